@@ -1,0 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The few file-system questions the shared code asks, without Foundation.
+public enum FileSystem {
+    /// Whether anything exists at `path` (following symbolic links).
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// The current working directory, or `nil` when it cannot be read (e.g. it was deleted).
+    public static func currentDirectory() -> String? {
+        guard let buffer = getcwd(nil, 0) else { return nil }
+        defer { free(buffer) }
+        return String(cString: buffer)
+    }
+}

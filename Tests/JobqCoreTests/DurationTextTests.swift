@@ -1,0 +1,62 @@
+import JobqCore
+import Testing
+
+@Suite struct DurationTextTests {
+    @Test(arguments: [
+        ("1.5", 1500), ("500ms", 500), ("2s", 2000), ("5m", 300_000), ("1h", 3_600_000), ("0", 0), (" 3s ", 3000),
+        ("1d", 86_400_000), ("0.25s", 250),
+    ] as [(String, Int64)])
+    func parsesWhatPeopleWrite(text: String, milliseconds: Int64) throws {
+        #expect(try DurationText.parse(text) == .milliseconds(milliseconds))
+    }
+
+    @Test(arguments: ["", "ms", "-1s", "1x", "1e3", "nan", "inf", "1.2.3s", "5 m", "１s", "99999999999h"])
+    func rejectsNonsense(text: String) {
+        #expect(throws: DurationText.ParseError.self) { try DurationText.parse(text) }
+    }
+
+    @Test(arguments: [250, 2000, 1500, 300_000, 7_200_000] as [Int64])
+    func formatReadsBack(milliseconds: Int64) throws {
+        let duration = Duration.milliseconds(milliseconds)
+        #expect(try DurationText.parse(DurationText.format(duration)) == duration)
+    }
+}
+
+@Suite struct RetryBackoffTests {
+    @Test func doublesFromTheBaseUpToTheCap() {
+        let backoff = RetryBackoff(base: .seconds(1), cap: .seconds(10))
+        let full = (1...6).map { backoff.delay(afterFailure: $0, jitter: 1) }
+        #expect(full == [1, 2, 4, 8, 10, 10].map { Duration.seconds($0) })
+        #expect(backoff.delay(afterFailure: 3, jitter: 0) == .seconds(2))
+        #expect(backoff.delay(afterFailure: 500, jitter: 1) == .seconds(10))
+    }
+
+    @Test func randomJitterStaysInHalfToFull() {
+        let backoff = RetryBackoff(base: .milliseconds(800), cap: .seconds(3600))
+        for _ in 0..<200 {
+            let delay = backoff.delay(afterFailure: 2)
+            #expect(delay >= .milliseconds(800) && delay <= .milliseconds(1600))
+        }
+    }
+}
+
+@Suite struct DatabaseLocationTests {
+    @Test func explicitFlagWins() {
+        let path = DatabaseLocation.resolve(explicit: "/tmp/x.db", environment: ["JOBQ_DB": "/y.db"]) { _ in true }
+        #expect(path == "/tmp/x.db")
+    }
+
+    @Test func environmentThenSystemThenXDG() {
+        #expect(DatabaseLocation.resolve(explicit: nil, environment: ["JOBQ_DB": "/y.db"]) { _ in true } == "/y.db")
+        #expect(
+            DatabaseLocation.resolve(explicit: nil, environment: ["STATE_DIRECTORY": "/var/lib/jobq:/other"]) { _ in
+                false
+            } == "/var/lib/jobq/jobq.db")
+        #expect(DatabaseLocation.resolve(explicit: nil, environment: [:]) { $0 == "/var/lib/jobq/jobq.db" }
+            == "/var/lib/jobq/jobq.db")
+        #expect(DatabaseLocation.resolve(explicit: nil, environment: ["XDG_STATE_HOME": "/s", "HOME": "/h"]) { _ in
+            false } == "/s/jobq/jobq.db")
+        #expect(DatabaseLocation.resolve(explicit: nil, environment: ["HOME": "/h"]) { _ in false }
+            == "/h/.local/state/jobq/jobq.db")
+    }
+}
