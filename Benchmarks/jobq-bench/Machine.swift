@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The machine a benchmark ran on, printed above its figures so that numbers are never quoted bare.
+struct Machine: CustomStringConvertible {
+    let cpuModel: String
+    let cores: Int
+    let kernel: String
+    let date: String
+
+    static var current: Machine {
+        Machine(cpuModel: cpuModel(), cores: sysconf(Int32(_SC_NPROCESSORS_ONLN)), kernel: kernel(), date: utcNow())
+    }
+
+    var description: String {
+        "machine: \(cpuModel), \(cores) cores, Linux \(kernel), \(date)"
+    }
+
+    /// The first "model name" line of /proc/cpuinfo.
+    private static func cpuModel() -> String {
+        guard let file = fopen("/proc/cpuinfo", "r") else { return "unknown CPU" }
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0, let line {
+            let text = String(cString: line)
+            if text.hasPrefix("model name"), let colon = text.firstIndex(of: ":") {
+                return String(text[text.index(after: colon)...].drop(while: { $0 == " " }).filter { $0 != "\n" })
+            }
+        }
+        return "unknown CPU"
+    }
+
+    private static func kernel() -> String {
+        var names = utsname()
+        guard uname(&names) == 0 else { return "unknown" }
+        return withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    private static func utcNow() -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M UTC", &parts)
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
