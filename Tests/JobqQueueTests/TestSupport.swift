@@ -1,0 +1,91 @@
+@testable import JobqQueue
+
+/// A test's wait that did not end in time: the test fails instead of hanging.
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    let after: Duration
+    var description: String { "timed out after \(after) waiting for \(what)" }
+}
+
+/// The default bound on every wait in these tests: far above what any of them needs, so it only
+/// ever fires when something is broken.
+let patience = Duration.seconds(20)
+
+/// Runs `operation`, throwing ``TimedOut`` (and cancelling it) if it takes longer than `timeout`.
+func withTimeout<T: Sendable>(
+    _ what: String,
+    _ timeout: Duration = patience,
+    _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw TimedOut(what: what, after: timeout)
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw TimedOut(what: what, after: timeout) }
+        return first
+    }
+}
+
+/// How `task` ended, waiting at most `timeout` for it (and cancelling it if that passes).
+func outcome<T: Sendable>(
+    of task: Task<T, any Error>,
+    _ what: String = "task",
+    _ timeout: Duration = patience
+) async throws -> Result<T, any Error> {
+    try await withTimeout(what, timeout) {
+        await withTaskCancellationHandler {
+            await task.result
+        } onCancel: {
+            task.cancel()
+        }
+    }
+}
+
+/// Waits (yielding, never sleeping) until `condition` holds; throws ``TimedOut`` after `timeout`.
+func waitUntil(_ what: String, _ timeout: Duration = patience, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw TimedOut(what: what, after: timeout) }
+        await Task.yield()
+    }
+}
+
+extension Result {
+    /// The error, if this is a failure.
+    var failure: Failure? {
+        if case .failure(let error) = self { error } else { nil }
+    }
+}
+
+/// How an async throwing operation ended.
+func capture<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
+    do { return .success(try await body()) } catch { return .failure(error) }
+}
+
+/// Whether `error` is the standard cancellation error.
+func isCancellation(_ error: (any Error)?) -> Bool { error is CancellationError }
+
+extension AsyncQueue {
+    /// Test probes: how many tasks are suspended in each operation.
+    var waitingGetters: Int { state.withLock { $0.getters.count } }
+    var waitingPutters: Int { state.withLock { $0.putters.count } }
+    var waitingJoiners: Int { state.withLock { $0.joiners.count } }
+}
+
+/// A small seeded generator (SplitMix64) so a stress run can be replayed from its seed.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
