@@ -1,3 +1,5 @@
+import Synchronization
+
 @testable import JobqQueue
 
 /// A test's wait that did not end in time: the test fails instead of hanging.
@@ -12,20 +14,34 @@ struct TimedOut: Error, CustomStringConvertible {
 let patience = Duration.seconds(20)
 
 /// Runs `operation`, throwing ``TimedOut`` (and cancelling it) if it takes longer than `timeout`.
+///
+/// It returns at the deadline even if `operation` ignores cancellation (a broken queue might), so a
+/// bug fails the test instead of hanging the run.
 func withTimeout<T: Sendable>(
     _ what: String,
     _ timeout: Duration = patience,
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw TimedOut(what: what, after: timeout)
+    let pending = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    let finish: @Sendable (Result<T, any Error>) -> Void = { result in
+        pending.withLock { continuation in
+            defer { continuation = nil }
+            return continuation
+        }?.resume(with: result)
+    }
+    return try await withCheckedThrowingContinuation { continuation in
+        pending.withLock { $0 = continuation }
+        let work = Task { finish(await capture(operation)) }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled else { return }
+            work.cancel()
+            finish(.failure(TimedOut(what: what, after: timeout)))
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw TimedOut(what: what, after: timeout) }
-        return first
+        Task {
+            _ = await work.result
+            timer.cancel()
+        }
     }
 }
 
