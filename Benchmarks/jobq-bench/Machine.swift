@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The machine a benchmark ran on, printed above its figures so that numbers are never quoted bare.

@@ -21,6 +21,9 @@ struct BenchmarkOptions {
         }
     }
 
+    /// The text given for `name`, if any.
+    func string(_ name: String) -> String? { values[name] }
+
     /// The positive whole number given for `name`, or `defaultValue` when it was not given.
     func positiveInt(_ name: String, default defaultValue: Int) throws -> Int {
         guard let text = values[name] else { return defaultValue }

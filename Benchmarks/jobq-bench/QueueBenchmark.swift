@@ -39,11 +39,20 @@ enum QueueBenchmark {
     static func run(_ options: BenchmarkOptions) async throws {
         let items = try options.positiveInt("items", default: 1_000_000)
         let runs = try options.positiveInt("runs", default: 5)
+        // `--only NAME` measures just the queues whose name starts with NAME (for profiling).
+        var contenders = Self.contenders
+        if let only = options.string("only")?.lowercased() {
+            contenders = contenders.filter { $0.name.lowercased().hasPrefix(only) }
+            guard !contenders.isEmpty else {
+                throw BenchmarkOptions.InvalidOption(option: "only", reason: "no queue is named '\(only)'")
+            }
+        }
         let scenarios = [
             Scenario(producers: 1, consumers: 4, capacity: 1024),
             Scenario(producers: 4, consumers: 4, capacity: 1024),
         ]
-        print("queue: \(items) Int items per run, capacity 1024 (AsyncQueue only), median of \(runs) runs\n")
+        print("queue: \(items) Int items per run, median of \(runs) runs;", terminator: " ")
+        print("AsyncQueue capacity 1024, AsyncStream unbounded, AsyncChannel unbuffered\n")
 
         var rows: [[String]] = []
         for scenario in scenarios {
@@ -57,12 +66,12 @@ enum QueueBenchmark {
                 }
             }
             let medians = rates.map(Stats.median)
-            let baseline = medians[1]
+            let baseline = contenders.firstIndex { $0.name.hasPrefix("AsyncStream") }.map { medians[$0] }
             for (index, contender) in contenders.enumerated() {
                 rows.append([
                     scenario.name, contender.name, Stats.millions(medians[index]),
                     Stats.millions(rates[index].min() ?? 0), Stats.millions(rates[index].max() ?? 0),
-                    Stats.ratio(medians[index] / baseline),
+                    baseline.map { Stats.ratio(medians[index] / $0) } ?? "-",
                 ])
             }
         }

@@ -3,7 +3,7 @@
 // Usage: jobq-bench SUITE [--OPTION VALUE]...   (run through `scripts/bench`, which builds it in release mode)
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A named group of measurements; `run` gets the options given after the suite's name.
@@ -16,7 +16,7 @@ struct BenchmarkSuite {
 let suites = [
     BenchmarkSuite(
         name: "queue",
-        summary: "AsyncQueue vs AsyncStream vs AsyncChannel, items/s (--items N, --runs N)",
+        summary: "AsyncQueue vs AsyncStream vs AsyncChannel, items/s (--items N, --runs N, --only NAME)",
         run: QueueBenchmark.run
     )
 ]

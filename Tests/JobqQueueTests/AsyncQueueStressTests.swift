@@ -27,7 +27,8 @@ import Testing
                         for index in 0..<Self.producers {
                             producers.addTask {
                                 var random = SeededGenerator(seed: seed &* 104_729 &+ UInt64(index))
-                                let share = (Self.items * index / Self.producers)..<(Self.items * (index + 1) / Self.producers)
+                                let share =
+                                    (Self.items * index / Self.producers)..<(Self.items * (index + 1) / Self.producers)
                                 try await Self.produce(share, into: queue, random: &random)
                             }
                         }
@@ -44,6 +45,11 @@ import Testing
         #expect(received.sorted() == Array(0..<Self.items), "seed \(seed)")
         #expect(queue.unfinishedCount == 0 && queue.isEmpty)
         #expect(queue.waitingGetters == 0 && queue.waitingPutters == 0 && queue.waitingJoiners == 0)
+    }
+
+    /// The half-open range of elements that producer `index` puts.
+    static func share(producer index: Int) -> Range<Int> {
+        (items * index / producers)..<(items * (index + 1) / producers)
     }
 
     /// Puts every element of `share`, sometimes from a child task cancelled at a random moment, in
