@@ -131,6 +131,8 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
     ///
     /// - Throws: ``AsyncQueueError/shutDown`` once the queue is shut down and drained;
     ///   `CancellationError` if the task is cancelled while waiting, in which case no element was taken.
+    ///   If the cancellation races with an element being handed over, exactly one wins: either the
+    ///   element is returned, or it stays in the queue for the next getter.
     @inlinable
     public func get() async throws -> Element {
         switch state.withLock({ $0.take() }) {
@@ -304,11 +306,11 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
                 state.items.removeAll()
                 joiners = state.releasableJoiners()
             }
-            defer {
-                state.getters.removeAll()
-                state.putters.removeAll()
-            }
-            return (state.getters, state.putters, joiners)
+            let getters = state.getters
+            let putters = state.putters
+            state.getters = []
+            state.putters = []
+            return (getters, putters, joiners)
         }
         for getter in getters { getter.continuation.resume(throwing: AsyncQueueError.shutDown) }
         for putter in putters { putter.continuation.resume(throwing: AsyncQueueError.shutDown) }
