@@ -121,6 +121,34 @@ import Testing
         #expect(queue.count == 1)
     }
 
+    @Test func getWithTimeoutFiresExactlyWhenTheClockReachesTheDeadline() async throws {
+        let queue = AsyncQueue<Int>(capacity: 0)
+        let clock = ManualClock()
+        let getter = Task { try await queue.get(timeout: .seconds(5), clock: clock) }
+        try await waitUntil("the getter and its timer to wait") {
+            queue.waitingGetters == 1 && clock.sleeperCount == 1
+        }
+        clock.advance(by: .seconds(4))
+        #expect(queue.waitingGetters == 1 && clock.sleeperCount == 1)
+        clock.advance(by: .seconds(1))
+        #expect(try await outcome(of: getter).failure as? AsyncQueueError == .timedOut)
+        #expect(queue.waitingGetters == 0)
+    }
+
+    @Test func aHandOffStopsTheTimer() async throws {
+        let queue = AsyncQueue<Int>(capacity: 0)
+        let clock = ManualClock()
+        let getter = Task { try await queue.get(timeout: .seconds(5), clock: clock) }
+        try await waitUntil("the getter and its timer to wait") {
+            queue.waitingGetters == 1 && clock.sleeperCount == 1
+        }
+        try queue.tryPut(9)
+        #expect(try await outcome(of: getter).get() == 9)
+        #expect(clock.sleeperCount == 0)  // get(timeout:) returns only once its timer is gone.
+        clock.advance(by: .seconds(10))
+        #expect(queue.unfinishedCount == 1)
+    }
+
     @Test func getWithTimeoutReturnsAnElementPutWhileWaiting() async throws {
         let queue = AsyncQueue<Int>(capacity: 0)
         let getter = Task { try await queue.get(timeout: .seconds(600)) }
