@@ -52,8 +52,9 @@ extension AsyncQueue {
         case stored
         /// Given straight to the longest-waiting getter, which the caller must resume with it.
         case handedOff(to: UnsafeContinuation<Element, any Error>)
-        /// Not taken: the buffer holds `capacity` elements.
-        case full
+        /// Not taken: the buffer holds `capacity` elements. `waiterID` identifies the putter if the
+        /// caller goes on to wait (allocated here to save the slow path a second trip through the lock).
+        case full(waiterID: UInt64)
         /// Not taken: the queue is shut down.
         case shutDown
     }
@@ -64,8 +65,8 @@ extension AsyncQueue {
         /// The front element; `admitted` is a waiting putter whose element took the freed slot and
         /// which the caller must resume.
         case taken(Element, admitted: UnsafeContinuation<Void, any Error>?)
-        /// Nothing to take yet.
-        case empty
+        /// Nothing to take yet; `waiterID` identifies the getter if the caller goes on to wait.
+        case empty(waiterID: UInt64)
         /// Nothing to take, ever again.
         case shutDown
     }
@@ -93,7 +94,7 @@ extension AsyncQueue {
         @inlinable
         mutating func put(_ element: Element, limit: Int) -> PutOutcome {
             if isShutDown { return .shutDown }
-            if items.count >= limit { return .full }
+            if items.count >= limit { return .full(waiterID: makeWaiterID()) }
             unfinished += 1
             if let getter = getters.popFirst() { return .handedOff(to: getter.continuation) }
             items.append(element)
@@ -103,7 +104,9 @@ extension AsyncQueue {
         /// Removes the front element, letting the longest-waiting putter's element into the freed slot.
         @inlinable
         mutating func take() -> TakeOutcome {
-            guard let element = items.popFirst() else { return isShutDown ? .shutDown : .empty }
+            guard let element = items.popFirst() else {
+                return isShutDown ? .shutDown : .empty(waiterID: makeWaiterID())
+            }
             guard let putter = putters.popFirst() else { return .taken(element, admitted: nil) }
             items.append(putter.element)
             unfinished += 1

@@ -68,8 +68,8 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
             getter.resume(returning: element)
         case .shutDown:
             throw AsyncQueueError.shutDown
-        case .full:
-            try await waitToPut(element)
+        case .full(let id):
+            try await waitToPut(element, id: id)
         }
     }
 
@@ -91,10 +91,9 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
         }
     }
 
-    /// The slow path of `put`: registers a putter, unless room appeared since the fast path looked.
+    /// The slow path of `put`: registers putter `id`, unless room appeared since the fast path looked.
     @inlinable
-    func waitToPut(_ element: Element) async throws {
-        let id = state.withLock { $0.makeWaiterID() }
+    func waitToPut(_ element: Element, id: UInt64) async throws {
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 // `.success(.full)` means the putter is registered and waits; anything else completes now.
@@ -104,7 +103,7 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
                     // Checked under the lock: a cancellation that arrives after this point finds the putter.
                     if Task.isCancelled { return .failure(CancellationError()) }
                     state.putters.append(Putter(id: id, element: element, continuation: continuation))
-                    return .success(.full)
+                    return .success(outcome)
                 }
                 switch registration {
                 case .success(.full):
@@ -141,8 +140,8 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
             return element
         case .shutDown:
             throw AsyncQueueError.shutDown
-        case .empty:
-            return try await waitToGet(onRegistered: { _ in })
+        case .empty(let id):
+            return try await waitToGet(id: id, onRegistered: {})
         }
     }
 
@@ -184,13 +183,18 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
             return element
         case .shutDown:
             throw AsyncQueueError.shutDown
-        case .empty:
-            break
+        case .empty(let id):
+            return try await waitToGet(id: id, timeout: timeout, clock: clock)
         }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
+    }
+
+    /// The slow path of `get(timeout:clock:)`: waits as getter `id` with a timer beside it.
+    @inlinable
+    func waitToGet<C: Clock>(id: UInt64, timeout: C.Duration, clock: C) async throws -> Element {
+        try await withThrowingTaskGroup(of: Void.self) { group in
             // The timer starts only once the getter is registered, so it can never fire too early to
             // find it; after a hand-off it finds nothing and does nothing.
-            let element = try await waitToGet { id in
+            let element = try await waitToGet(id: id) {
                 group.addTask {
                     do {
                         try await clock.sleep(for: timeout)
@@ -205,11 +209,10 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
         }
     }
 
-    /// The slow path of `get`: registers a getter, unless an element appeared since the fast path
-    /// looked, and calls `onRegistered` with its id if it does wait.
+    /// The slow path of `get`: registers getter `id`, unless an element appeared since the fast path
+    /// looked, and calls `onRegistered` if it does wait.
     @inlinable
-    func waitToGet(onRegistered: (UInt64) -> Void) async throws -> Element {
-        let id = state.withLock { $0.makeWaiterID() }
+    func waitToGet(id: UInt64, onRegistered: () -> Void) async throws -> Element {
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
                 // `.success(.empty)` means the getter is registered and waits; anything else completes now.
@@ -219,11 +222,11 @@ public final class AsyncQueue<Element: Sendable>: Sendable {
                     // Checked under the lock: a cancellation that arrives after this point finds the getter.
                     if Task.isCancelled { return .failure(CancellationError()) }
                     state.getters.append(Getter(id: id, continuation: continuation))
-                    return .success(.empty)
+                    return .success(outcome)
                 }
                 switch registration {
                 case .success(.empty):
-                    onRegistered(id)
+                    onRegistered()
                 case .success(.taken(let element, let admitted)):
                     admitted?.resume()
                     continuation.resume(returning: element)
