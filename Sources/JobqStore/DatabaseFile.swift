@@ -18,7 +18,7 @@ enum DatabaseFile {
             }
             return
         }
-        guard errno == ENOENT else { throw .cannotOpen(path: path, reason: lastError()) }
+        guard errno == ENOENT || errno == ENOTDIR else { throw .cannotOpen(path: path, reason: lastError()) }
         guard createIfMissing else { throw .cannotOpen(path: path, reason: "no such file") }
         try makeParentDirectories(of: path)
         let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)

@@ -542,10 +542,12 @@ public actor JobStore {
         }
     }
 
+    /// `INDEXED BY` pins the priority-ordered index: without statistics the planner may prefer
+    /// `jobs_due` (a range on `run_at`) and then sort the whole backlog.
     static let claimSQL = """
         UPDATE jobs SET claimed = 1
         WHERE id IN (
-            SELECT id FROM jobs
+            SELECT id FROM jobs INDEXED BY jobs_ready
             WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND run_at <= ?2
               AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ?1 AND paused = 1)
             ORDER BY priority DESC, id
@@ -1017,5 +1019,12 @@ public actor JobStore {
             return "invalid environment variable name '\(key)'"
         }
         return nil
+    }
+}
+
+extension JobStore {
+    /// Whether the caller runs on the store's dedicated thread (for tests of the executor wiring).
+    func isOnOwnThread() -> Bool {
+        executor.isCurrentThread
     }
 }

@@ -28,19 +28,23 @@ final class FaultSwitch: Sendable {
         var code: Int32?
         var onlyStepsStartingWith: String?
         var onCommit = false
-        var remaining = Int.max
+        var skip = 0
+        var times = Int.max
     }
 
     private let state = Mutex(State())
 
-    /// Makes steps whose SQL starts with `prefix` fail with `code` (after `skip` successful ones).
-    func failSteps(startingWith prefix: String, with code: Int32, skip: Int = 0) {
-        state.withLock { $0 = State(code: code, onlyStepsStartingWith: prefix, onCommit: false, remaining: skip) }
+    /// Makes steps whose SQL starts with `prefix` fail with `code`: after `skip` successful ones,
+    /// `times` times.
+    func failSteps(startingWith prefix: String, with code: Int32, skip: Int = 0, times: Int = .max) {
+        state.withLock {
+            $0 = State(code: code, onlyStepsStartingWith: prefix, onCommit: false, skip: skip, times: times)
+        }
     }
 
     /// Makes every commit fail with `code`.
     func failCommits(with code: Int32) {
-        state.withLock { $0 = State(code: code, onlyStepsStartingWith: nil, onCommit: true, remaining: 0) }
+        state.withLock { $0 = State(code: code, onlyStepsStartingWith: nil, onCommit: true) }
     }
 
     func clear() {
@@ -56,10 +60,12 @@ final class FaultSwitch: Sendable {
                     return state.onCommit ? code : nil
                 case .step(let sql):
                     guard let prefix = state.onlyStepsStartingWith, sql.hasPrefix(prefix) else { return nil }
-                    if state.remaining > 0 {
-                        state.remaining -= 1
+                    if state.skip > 0 {
+                        state.skip -= 1
                         return nil
                     }
+                    guard state.times > 0 else { return nil }
+                    state.times -= 1
                     return code
                 }
             }
