@@ -33,7 +33,9 @@ import Testing
             }
             let started = try await store.markRunning(claimed.map { ($0.id, $0.attempt, now, nil) })
             #expect(started.count == claimed.count)
-            let results = claimed.map { JobResult(id: $0.id, attempt: $0.attempt, outcome: .succeeded, finishedAt: now) }
+            let results = claimed.map {
+                JobResult(id: $0.id, attempt: $0.attempt, outcome: .succeeded, finishedAt: now)
+            }
             finished += try await store.finish(results).count
         }
         for child in children {
@@ -43,10 +45,11 @@ import Testing
         let jobs = try await store.jobs(queue: "work")
         #expect(jobs.count == producers * perProducer)
         #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
-        let tags = Set(jobs.map { job -> String in
-            guard case .argv(let argv) = job.command else { return "" }
-            return argv.last ?? ""
-        })
+        let tags = Set(
+            jobs.map { job -> String in
+                guard case .argv(let argv) = job.command else { return "" }
+                return argv.last ?? ""
+            })
         let expected = Set((0..<producers).flatMap { p in (0..<perProducer).map { "p\(p)-\($0)" } })
         #expect(tags == expected)
     }
@@ -71,10 +74,11 @@ import Testing
         let store = try await JobStore(path: path)
         let jobs = try await store.jobs()
         #expect(jobs.count == 10)
-        #expect(jobs.allSatisfy { job in
-            guard case .argv(let argv) = job.command else { return false }
-            return argv[1].hasPrefix("before-")
-        })
+        #expect(
+            jobs.allSatisfy { job in
+                guard case .argv(let argv) = job.command else { return false }
+                return argv[1].hasPrefix("before-")
+            })
         #expect(try withRawConnection(path) { try $0.text("PRAGMA integrity_check") } == "ok")
         #expect(try await store.enqueue([request("after")], now: t0).count == 1)
     }

@@ -36,21 +36,26 @@ struct SplitMix64: RandomNumberGenerator {
             switch Int.random(in: 0..<100, using: &random) {
             case 0..<20:  // enqueue
                 let requests = (0..<Int.random(in: 1...4, using: &random)).map { _ in
-                    let dependencies = ids.isEmpty || Bool.random(using: &random)
+                    let dependencies =
+                        ids.isEmpty || Bool.random(using: &random)
                         ? [] : [ids.randomElement(using: &random)!]
                     return request(
                         queue: queues.randomElement(using: &random)!, priority: Int.random(in: -2...2, using: &random),
                         notBefore: Bool.random(using: &random) ? now + Int64.random(in: 0...3000, using: &random) : nil,
-                        retries: Int.random(in: 0...2, using: &random), backoff: .milliseconds(500), after: dependencies)
+                        retries: Int.random(in: 0...2, using: &random), backoff: .milliseconds(500), after: dependencies
+                    )
                 }
                 ids += try await store.enqueue(requests, now: now).map(\.id)
             case 20..<40:  // claim
                 let before = try await store.jobs()
                 let claimed = try await store.claim(
-                    queue: queues.randomElement(using: &random)!, limit: Int.random(in: 1...5, using: &random), now: now)
+                    queue: queues.randomElement(using: &random)!, limit: Int.random(in: 1...5, using: &random), now: now
+                )
                 let byID = Dictionary(uniqueKeysWithValues: before.map { ($0.id, $0) })
                 for job in claimed {
-                    #expect(claimedNotStarted[job.id] == nil && running[job.id] == nil, "\(context.rawValue): claimed twice")
+                    #expect(
+                        claimedNotStarted[job.id] == nil && running[job.id] == nil, "\(context.rawValue): claimed twice"
+                    )
                     let stored = try #require(byID[job.id])
                     #expect(stored.state == .pending && !stored.claimed && stored.runAt <= now, context)
                     #expect(stored.dependencies.allSatisfy { byID[$0]?.state == .succeeded }, context)
@@ -135,7 +140,9 @@ struct SplitMix64: RandomNumberGenerator {
             #expect(stat.failed == mine.filter { $0.state == .failed }.count, context)
             #expect(stat.cancelled == mine.filter { $0.state == .cancelled }.count, context)
         }
-        #expect(stats.map { $0.pending + $0.running + $0.succeeded + $0.failed + $0.cancelled }.reduce(0, +) == jobs.count, context)
+        #expect(
+            stats.map { $0.pending + $0.running + $0.succeeded + $0.failed + $0.cancelled }.reduce(0, +) == jobs.count,
+            context)
         #expect(try await store.unfinishedCount() == jobs.filter { !$0.state.isTerminal }.count, context)
         // What runs is exactly what the daemon started; claims are exactly the daemon's.
         #expect(Set(jobs.filter { $0.state == .running }.map(\.id)) == Set(running.keys), context)
@@ -150,8 +157,9 @@ struct SplitMix64: RandomNumberGenerator {
             #expect(job.state.isTerminal == (job.finishedAt != nil), "\(context.rawValue): \(job.id) \(job.state)")
             guard job.state == .pending else { continue }
             let dependencyStates = job.dependencies.compactMap { byID[$0]?.state }
-            #expect(!dependencyStates.contains(.failed) && !dependencyStates.contains(.cancelled),
-                    "\(context.rawValue): pending job \(job.id) waits on a failed or cancelled job")
+            #expect(
+                !dependencyStates.contains(.failed) && !dependencyStates.contains(.cancelled),
+                "\(context.rawValue): pending job \(job.id) waits on a failed or cancelled job")
             #expect(job.unmetDependencies == dependencyStates.filter { $0 != .succeeded }.count, context)
         }
         return Set(jobs.map(\.state))

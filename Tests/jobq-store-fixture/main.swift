@@ -14,7 +14,7 @@ import JobqStore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func fail(_ message: String) -> Never {
@@ -36,7 +36,8 @@ case "enqueue":
     while next < count {
         let size = min(batch, count - next)
         let requests = (next..<next + size).map { index in
-            JobRequest(queue: arguments[3], command: .argv(["true", "\(arguments[6])-\(index)"]), workingDirectory: "/")
+            JobRequest(
+                queue: arguments[3], command: .argv(["true", "\(arguments[6])-\(index)"]), workingDirectory: "/")
         }
         _ = try await store.enqueue(requests)
         next += size
