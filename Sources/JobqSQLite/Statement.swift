@@ -170,6 +170,15 @@ public final class Statement {
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
+    /// Calls `body` with the UTF-8 bytes of column `index` in place (no copy), or returns `nil`
+    /// for NULL. The bytes are valid only during the call.
+    public func withText<R, E: Error>(
+        at index: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R
+    ) throws(E) -> R? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return try body(UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))))
+    }
+
     /// Column `index` as bytes (empty for NULL).
     public func blob(at index: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(handle, index))
