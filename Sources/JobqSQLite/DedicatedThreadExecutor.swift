@@ -9,7 +9,7 @@
 ///
 /// The thread lives until `shutdown()` is called and the work already queued has run.
 public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable {
-    // @unchecked Sendable: the mutable state (`pending`, `stopping`) is only touched while
+    // @unchecked Sendable: the mutable state (`pending`, `stopping`, `finished`) is only touched while
     // holding `mutex`; `thread` is written once in `init` before any work can be enqueued
     // (the enqueuer's later lock/unlock of `mutex` orders that write before every read).
 
@@ -22,6 +22,7 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var pending: [Work] = []
     private var stopping = false
+    private var finished = false
     private var thread = pthread_t()
 
     /// Starts the thread.
@@ -77,8 +78,8 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
         }
     }
 
-    /// Lets the thread finish the work already queued, then end. Work queued afterwards still runs
-    /// (the runtime may enqueue the last jobs of a task), after which the thread exits.
+    /// Lets the thread finish the work already queued (and any queued while it drains), then end.
+    /// Giving it work after the thread has ended is a programming error and traps.
     public func shutdown() {
         pthread_mutex_lock(mutex)
         stopping = true
@@ -94,12 +95,15 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
         precondition(isCurrentThread, "expected to run on the dedicated thread of this executor")
     }
 
+    /// This executor, for an actor's `unownedExecutor`.
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
     }
 
     private func submit(_ work: Work) {
         pthread_mutex_lock(mutex)
+        // Work given after the thread ended would never run: a caller kept using what it shut down.
+        precondition(!finished, "work was given to a DedicatedThreadExecutor after its thread ended")
         pending.append(work)
         pthread_cond_signal(condition)
         pthread_mutex_unlock(mutex)
@@ -114,6 +118,7 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             let done = batch.isEmpty && stopping
+            if done { finished = true }
             pthread_mutex_unlock(mutex)
             if done { return }
             for work in batch {

@@ -14,6 +14,8 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The database file the connection was opened on.
     public var path: String
 
+    /// An error for result `code`; the extended code defaults to `code`, the message to SQLite's
+    /// generic text for it.
     public init(code: Int32, extendedCode: Int32? = nil, message: String? = nil, sql: String? = nil, path: String) {
         self.code = code & 0xff
         self.extendedCode = extendedCode ?? code
@@ -25,6 +27,7 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether the failure means another connection holds a lock (`SQLITE_BUSY` or `SQLITE_LOCKED`).
     public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
 
+    /// One line: the codes, the file, SQLite's message and the SQL.
     public var description: String {
         var text = "SQLite error \(code)"
         if extendedCode != code { text += "/\(extendedCode)" }

@@ -14,6 +14,7 @@ public struct SQLiteFaults: Sendable {
     /// The hook; it runs on the connection's thread, so it must be quick.
     public var inject: @Sendable (Point) -> Int32?
 
+    /// A seam that consults `inject` before each step and commit.
     public init(inject: @escaping @Sendable (Point) -> Int32?) {
         self.inject = inject
     }

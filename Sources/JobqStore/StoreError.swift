@@ -29,6 +29,7 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Any other SQLite failure.
     case sqlite(SQLiteError)
 
+    /// One line for people, naming the file or the job.
     public var description: String {
         switch self {
         case .notADatabase(let path):
