@@ -13,6 +13,10 @@ enum DatabaseFile {
         guard !path.isEmpty else { throw .cannotOpen(path: path, reason: "the path is empty") }
         var info = stat()
         if lstat(path, &info) == 0 {
+            if info.st_mode & S_IFMT == S_IFLNK {
+                // SQLite opens it with SQLITE_OPEN_NOFOLLOW: a link could redirect a root daemon's writes.
+                throw .cannotOpen(path: path, reason: "it is a symbolic link; give the path of the file itself")
+            }
             guard info.st_mode & S_IFMT == S_IFREG else {
                 throw .cannotOpen(path: path, reason: "not a regular file")
             }

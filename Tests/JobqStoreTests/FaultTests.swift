@@ -43,6 +43,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    @Test func aSymbolicLinkOrADirectoryIsRefused() async throws {
+        let real = directory.path + "/real.db"
+        do { _ = try await JobStore(path: real) }
+        let link = directory.path + "/link.db"
+        #expect(symlink(real, link) == 0)
+        await #expect(
+            throws: StoreError.cannotOpen(path: link, reason: "it is a symbolic link; give the path of the file itself")
+        ) { try await JobStore(path: link) }
+        await #expect(throws: StoreError.cannotOpen(path: directory.path, reason: "not a regular file")) {
+            try await JobStore(path: directory.path)
+        }
+    }
+
     @Test func aMissingFileIsAnErrorWhenCreationIsNotWanted() async throws {
         let path = directory.databasePath
         await #expect(throws: StoreError.cannotOpen(path: path, reason: "no such file")) {
