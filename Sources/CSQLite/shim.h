@@ -17,4 +17,11 @@ static inline int jobq_sqlite3_bind_blob(sqlite3_stmt *statement, int index, con
     return sqlite3_bind_blob(statement, index, bytes, length, SQLITE_TRANSIENT);
 }
 
+// sqlite3_config is variadic, which Swift cannot call. Turns off SQLite's memory statistics,
+// which take a global mutex on every allocation; jobq never reads them. Effective only before
+// SQLite initializes (the first open in the process); returns SQLITE_MISUSE after that.
+static inline int jobq_sqlite3_disable_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 #endif

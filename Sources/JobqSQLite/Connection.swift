@@ -30,6 +30,7 @@ public final class Connection {
         busyTimeout: Duration = .seconds(5),
         faults: SQLiteFaults? = nil
     ) throws(SQLiteError) {
+        Self.configureLibrary
         var handle: OpaquePointer?
         let code = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_EXRESCODE, nil)
         guard code == SQLITE_OK, let handle else {
@@ -45,6 +46,11 @@ public final class Connection {
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, Int32(clamping: busyTimeoutMilliseconds))
     }
+
+    /// Process-wide settings, applied once before the first open (SQLite ignores them later).
+    private static let configureLibrary: Void = {
+        _ = jobq_sqlite3_disable_memory_statistics()
+    }()
 
     deinit {
         cache.removeAll()  // finalizes every cached statement before the close
