@@ -109,6 +109,7 @@ public final class Connection {
             if let faults, let injected = faults.inject(.commit) {
                 throw error(injected, sql: "COMMIT")
             }
+            resetActiveStatements()
             try prepare("COMMIT").run()
             return result
         } catch {
@@ -122,6 +123,7 @@ public final class Connection {
         try prepare("BEGIN DEFERRED").run()
         do {
             let result = try body()
+            resetActiveStatements()
             try prepare("COMMIT").run()
             return result
         } catch {
@@ -166,8 +168,21 @@ public final class Connection {
         return true
     }
 
+    /// Resets every statement of this connection that has not run to completion (a query read
+    /// for its first row only). An active statement keeps its read snapshot past `COMMIT`: later
+    /// reads would not see other processes' writes, and the next write transaction would fail
+    /// with `SQLITE_BUSY_SNAPSHOT`.
+    private func resetActiveStatements() {
+        var statement = sqlite3_next_stmt(handle, nil)
+        while let current = statement {
+            if sqlite3_stmt_busy(current) != 0 { sqlite3_reset(current) }
+            statement = sqlite3_next_stmt(handle, current)
+        }
+    }
+
     private func rollbackIfNeeded() {
         // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL in a statement).
+        resetActiveStatements()
         guard isInTransaction else { return }
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
     }

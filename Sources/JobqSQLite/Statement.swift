@@ -133,6 +133,12 @@ public final class Statement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// How many virtual-machine operations the statement has run since it was prepared: a
+    /// deterministic measure of the work a query does (tests use it to prove index use).
+    public var virtualMachineSteps: Int {
+        Int(sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_VM_STEP, 0))
+    }
+
     // MARK: Reading the current row
 
     /// Whether column `index` of the current row is NULL.

@@ -277,7 +277,7 @@ public actor JobStore {
                 }
                 let statement = try connection.prepare(
                     """
-                    UPDATE jobs SET state = 'pending', run_at = ?2, failures = 0, exit_code = NULL, signal = NULL,
+                    UPDATE jobs SET state = 'pending', run_at = ?2, delayed = 0, failures = 0, exit_code = NULL, signal = NULL,
                         error = NULL, stdout_tail = NULL, stderr_tail = NULL, started_at = NULL, finished_at = NULL,
                         cancel_requested = 0, claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
                     WHERE id = ?1
@@ -492,7 +492,7 @@ public actor JobStore {
             }
             try connection.prepare(
                 """
-                UPDATE jobs SET state = 'pending', claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
+                UPDATE jobs SET state = 'pending', claimed = 0, delayed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
                 WHERE queue IN (SELECT name FROM queues) AND state = 'running'
                 """
             ).run()
@@ -505,13 +505,18 @@ public actor JobStore {
     }
 
     /// Claims up to `limit` jobs of `queue` to start, in priority-then-FIFO order: pending, due
-    /// (`run_at <= now`), not claimed, with every dependency succeeded, in one `UPDATE … RETURNING`.
+    /// (`run_at <= now`), not claimed, with every dependency succeeded, in one `UPDATE … RETURNING`
+    /// (after a small `UPDATE` that moves the delayed jobs due by `now` into the ready index).
     /// They stay `pending` but cannot be claimed again until `release` or `requeueInterrupted`.
     /// A paused queue yields nothing. A job whose stored command cannot be decoded is marked
     /// `failed` (with the reason) instead of being returned.
     public func claim(queue: String, limit: Int, now: Timestamp = .now()) throws(StoreError) -> [ClaimedJob] {
         guard limit > 0 else { return [] }
         return try write {
+            let promote = try connection.prepare(Self.promoteSQL)
+            try promote.bind(queue, at: 1)
+            try promote.bind(now.milliseconds, at: 2)
+            try promote.run()
             let statement = try connection.prepare(Self.claimSQL)
             try statement.bind(queue, at: 1)
             try statement.bind(now.milliseconds, at: 2)
@@ -548,13 +553,19 @@ public actor JobStore {
         }
     }
 
-    /// `INDEXED BY` pins the priority-ordered index: without statistics the planner may prefer
-    /// `jobs_due` (a range on `run_at`) and then sort the whole backlog.
+    /// Moves the delayed jobs of queue ?1 that are due at ?2 into `jobs_ready` (a range of
+    /// `jobs_delayed`, usually empty).
+    static let promoteSQL = """
+        UPDATE jobs SET delayed = 0 WHERE queue = ?1 AND state = 'pending' AND delayed = 1 AND run_at <= ?2
+        """
+
+    /// `INDEXED BY` pins the priority-ordered index, whatever statistics the planner has.
     static let claimSQL = """
         UPDATE jobs SET claimed = 1
         WHERE id IN (
             SELECT id FROM jobs INDEXED BY jobs_ready
-            WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND run_at <= ?2
+            WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
+              AND run_at <= ?2
               AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ?1 AND paused = 1)
             ORDER BY priority DESC, id
             LIMIT ?3)
@@ -693,20 +704,30 @@ public actor JobStore {
         }
     }
 
-    /// The earliest `run_at` of the claimable-when-due jobs of `queue` (pending, unclaimed, every
-    /// dependency succeeded), or `nil` if none: how long the daemon may sleep.
+    /// When the next job of `queue` can be claimed (pending, unclaimed, every dependency
+    /// succeeded): a time at or before now when one is due already, the earliest `run_at` of the
+    /// delayed ones otherwise, or `nil` if there is none. How long the daemon may sleep.
     public func nextDueTime(queue: String) throws(StoreError) -> Timestamp? {
         try read {
-            let statement = try connection.prepare(
-                """
-                SELECT min(run_at) FROM jobs
-                WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0
-                """)
+            let statement = try connection.prepare(Self.nextDueSQL)
             try statement.bind(queue, at: 1)
             try statement.step()
             return statement.optionalInt64(at: 0).map(Timestamp.init(milliseconds:))
         }
     }
+
+    static let nextDueSQL = """
+        SELECT min(run_at) FROM (
+            SELECT * FROM (
+                SELECT run_at FROM jobs INDEXED BY jobs_ready
+                WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
+                ORDER BY priority DESC, id LIMIT 1)
+            UNION ALL
+            SELECT * FROM (
+                SELECT run_at FROM jobs INDEXED BY jobs_delayed
+                WHERE queue = ?1 AND state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
+                ORDER BY run_at LIMIT 1))
+        """
 
     // MARK: - Internals
 
@@ -745,8 +766,8 @@ public actor JobStore {
 
     static let insertSQL = """
         INSERT INTO jobs (queue, state, priority, argv, shell, cwd, env, run_at, timeout_ms, max_retries,
-                          backoff_ms, enqueued_at, unmet_deps, error, finished_at)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                          backoff_ms, enqueued_at, unmet_deps, error, finished_at, delayed)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
         """
 
     /// Inserts one job with the prepared `insertSQL` statement.
@@ -787,6 +808,7 @@ public actor JobStore {
         try statement.bind(unmet, at: 13)
         try statement.bind(error, at: 14)
         try statement.bind(blocker == nil ? nil : now.milliseconds, at: 15)
+        try statement.bind(runAt > now ? 1 : 0, at: 16)
         try statement.run()
         let id = connection.lastInsertRowID
         if !dependencies.isEmpty {
@@ -863,7 +885,7 @@ public actor JobStore {
             """
             UPDATE jobs SET state = ?2, failures = ?3, exit_code = ?4, signal = ?5, error = ?6,
                 stdout_tail = ?7, stderr_tail = ?8, finished_at = ?9, run_at = coalesce(?10, run_at),
-                claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
+                delayed = ?11, claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
             WHERE id = ?1
             """)
         try update.bind(result.id, at: 1)
@@ -876,6 +898,7 @@ public actor JobStore {
         try update.bind(Self.tail(result.stderr), at: 8)
         try update.bind(state.isTerminal ? result.finishedAt.milliseconds : nil, at: 9)
         try update.bind(runAt, at: 10)
+        try update.bind(runAt.map { $0 > result.finishedAt.milliseconds ? 1 : 0 } ?? 0, at: 11)
         try update.run()
 
         if state.isTerminal {

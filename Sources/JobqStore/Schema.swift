@@ -56,6 +56,7 @@ public enum Schema {
             started_at       INTEGER,
             finished_at      INTEGER,
             claimed          INTEGER NOT NULL DEFAULT 0 CHECK (claimed IN (0, 1)),
+            delayed          INTEGER NOT NULL DEFAULT 0 CHECK (delayed IN (0, 1)),
             unmet_deps       INTEGER NOT NULL DEFAULT 0 CHECK (unmet_deps >= 0),
             cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
             pid              INTEGER,
@@ -65,11 +66,13 @@ public enum Schema {
         );
 
         -- Claim: the next due jobs of a queue by priority, then enqueue order, in O(log n).
+        -- Jobs waiting for their run_at (delayed = 1) stay out of it, so a backlog of delayed
+        -- or backing-off jobs costs a claim nothing.
         CREATE INDEX jobs_ready ON jobs (queue, priority DESC, id)
-            WHERE state = 'pending' AND claimed = 0 AND unmet_deps = 0;
-        -- nextDueTime: the earliest run_at among the same jobs.
-        CREATE INDEX jobs_due ON jobs (queue, run_at)
-            WHERE state = 'pending' AND claimed = 0 AND unmet_deps = 0;
+            WHERE state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0;
+        -- Delayed jobs by due time: the claim moves the due ones into jobs_ready (delayed = 0),
+        -- and nextDueTime reads the earliest.
+        CREATE INDEX jobs_delayed ON jobs (queue, run_at) WHERE state = 'pending' AND delayed = 1;
         -- Counts and listings by queue and state (status, join, list --state).
         CREATE INDEX jobs_queue_state ON jobs (queue, state);
 

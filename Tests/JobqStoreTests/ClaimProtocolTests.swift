@@ -235,6 +235,29 @@ import Testing
         await #expect(throws: StoreError.self) { try await store.job(jobs[0].id) }
     }
 
+    @Test func aBacklogOfDelayedJobsCostsAClaimNothing() async throws {
+        let store = try await makeStore()
+        _ = try await store.enqueue(
+            (0..<3000).map { request("later-\($0)", priority: 9, notBefore: t0 + 60_000) }, now: t0)
+        let ready = try await store.enqueue([request("now")], now: t0)[0]
+        #expect(try await store.nextDueTime(queue: "default") == t0)
+        let steps = try withRawConnection(directory.databasePath) { connection in
+            let statement = try connection.prepare(JobStore.claimSQL)
+            try statement.bind("default", at: 1)
+            try statement.bind(t0.milliseconds, at: 2)
+            try statement.bind(1, at: 3)
+            #expect(try statement.step() && statement.int64(at: 0) == ready.id)
+            #expect(try !statement.step())
+            return statement.virtualMachineSteps
+        }
+        // Walking the 3000 delayed jobs would take tens of thousands of steps.
+        #expect(steps < 300, "the claim ran \(steps) VM steps")
+        #expect(try await store.nextDueTime(queue: "default") == t0 + 60_000)
+        #expect(try await store.claim(queue: "default", limit: 1, now: t0 + 59_999).isEmpty)
+        let due = try await store.claim(queue: "default", limit: 5000, now: t0 + 60_000)
+        #expect(due.count == 3000)
+    }
+
     @Test func claimAndNextDueTimeUseTheirPartialIndexes() async throws {
         _ = try await makeStore()
         try withRawConnection(directory.databasePath) { connection in
@@ -247,10 +270,12 @@ import Testing
             let claimPlan = try plan(JobStore.claimSQL)
             #expect(claimPlan.contains("USING INDEX jobs_ready (queue=?)"), "\(claimPlan)")
             #expect(!claimPlan.contains("TEMP B-TREE"), "\(claimPlan)")
-            let duePlan = try plan(
-                "SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0"
-            )
-            #expect(duePlan.contains("jobs_due"), "\(duePlan)")
+            let duePlan = try plan(JobStore.nextDueSQL)
+            #expect(duePlan.contains("USING INDEX jobs_ready (queue=?)"), "\(duePlan)")
+            #expect(duePlan.contains("USING INDEX jobs_delayed (queue=?)"), "\(duePlan)")
+            #expect(!duePlan.contains("TEMP B-TREE"), "\(duePlan)")
+            let promotePlan = try plan(JobStore.promoteSQL)
+            #expect(promotePlan.contains("USING INDEX jobs_delayed (queue=? AND run_at<?)"), "\(promotePlan)")
             let countPlan = try plan(
                 "SELECT count(*) FROM jobs WHERE queue IN (SELECT name FROM queues) AND state IN ('pending', 'running')"
             )

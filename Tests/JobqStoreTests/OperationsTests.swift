@@ -258,3 +258,21 @@ import Testing
         #expect(claimed[1].command == .argv(["printf", "%s\n", "é \"q\""]) && claimed[1].environment == ["K": "v v"])
     }
 }
+
+@Suite struct TwoConnectionsTests {
+    let directory = TemporaryDirectory()
+
+    /// A query read for its first row only must not keep its snapshot: the other process's
+    /// writes must show, and this connection must still be able to write.
+    @Test func singleRowReadsNeverPinAnOldSnapshot() async throws {
+        let daemon = try await JobStore(path: directory.databasePath, busyTimeout: .milliseconds(200))
+        let client = try await JobStore(path: directory.databasePath, busyTimeout: .milliseconds(200))
+        _ = try await client.enqueue([request()], now: t0)
+        #expect(try await daemon.unfinishedCount() == 1)
+        #expect(try await daemon.nextDueTime(queue: "default") == t0)
+        #expect(try await daemon.job(1)?.state == .pending)
+        _ = try await client.enqueue([request()], now: t0)
+        #expect(try await daemon.unfinishedCount() == 2)
+        #expect(try await daemon.claim(queue: "default", limit: 10, now: t0).count == 2)
+    }
+}

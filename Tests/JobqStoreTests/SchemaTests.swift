@@ -45,15 +45,16 @@ import Testing
             try connection.text("SELECT enqueued || ' ' || finished FROM jobs_readable WHERE id = 1")
         }
         #expect(readable == "2023-11-14T22:13:20.000Z 2023-11-14T22:13:22.000Z")
-        // The old jobs keep working: 3 waits for 2, which runs once its queue is resumed.
+        // The old jobs keep working: 3 waits for 2, which runs once its queue is resumed; 4 is delayed.
         #expect(try await store.claim(queue: "default", limit: 10, now: t0).isEmpty)
+        #expect(try await store.nextDueTime(queue: "default") == Timestamp(milliseconds: 1_800_000_000_000))
         try await store.setPaused("media", false)
         let media = try await store.start(queue: "media", now: t0)
         #expect(media.map(\.id) == [2] && media[0].command == .shell("ffmpeg -i in.mkv out.mp4"))
         _ = try await store.finish(media[0], .succeeded, at: t0 + 1)
         #expect(try await store.claim(queue: "default", limit: 10, now: t0 + 1).map(\.id) == [3])
         // New ids continue after the old ones.
-        #expect(try await store.enqueue([request()], now: t0)[0].id == 4)
+        #expect(try await store.enqueue([request()], now: t0)[0].id == 5)
     }
 
     @Test func migrationOneStillCreatesExactlyTheFixturesSchema() throws {

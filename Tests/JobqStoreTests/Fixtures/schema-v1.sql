@@ -37,6 +37,7 @@ CREATE TABLE jobs (
     started_at       INTEGER,
     finished_at      INTEGER,
     claimed          INTEGER NOT NULL DEFAULT 0 CHECK (claimed IN (0, 1)),
+    delayed          INTEGER NOT NULL DEFAULT 0 CHECK (delayed IN (0, 1)),
     unmet_deps       INTEGER NOT NULL DEFAULT 0 CHECK (unmet_deps >= 0),
     cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
     pid              INTEGER,
@@ -44,9 +45,10 @@ CREATE TABLE jobs (
     pid_start_time   INTEGER,
     CHECK ((argv IS NULL) <> (shell IS NULL))
 );
-INSERT INTO jobs VALUES(1,'default','succeeded',0,'["echo","hello"]',NULL,'/tmp','{"A":"1"}',1700000000000,NULL,0,1000,1,0,0,NULL,NULL,X'68656c6c6f0a',NULL,1700000000000,1700000001000,1700000002000,0,0,0,NULL,NULL,NULL);
-INSERT INTO jobs VALUES(2,'media','pending',5,NULL,'ffmpeg -i in.mkv out.mp4','/srv','{}',1700000000000,NULL,0,1000,0,0,NULL,NULL,NULL,NULL,NULL,1700000000500,NULL,NULL,0,0,0,NULL,NULL,NULL);
-INSERT INTO jobs VALUES(3,'default','pending',0,'["true"]',NULL,'/','{}',1700000000000,NULL,0,1000,0,0,NULL,NULL,NULL,NULL,NULL,1700000000600,NULL,NULL,0,1,0,NULL,NULL,NULL);
+INSERT INTO jobs VALUES(1,'default','succeeded',0,'["echo","hello"]',NULL,'/tmp','{"A":"1"}',1700000000000,NULL,0,1000,1,0,0,NULL,NULL,X'68656c6c6f0a',NULL,1700000000000,1700000001000,1700000002000,0,0,0,0,NULL,NULL,NULL);
+INSERT INTO jobs VALUES(2,'media','pending',5,NULL,'ffmpeg -i in.mkv out.mp4','/srv','{}',1700000000000,NULL,0,1000,0,0,NULL,NULL,NULL,NULL,NULL,1700000000500,NULL,NULL,0,0,0,0,NULL,NULL,NULL);
+INSERT INTO jobs VALUES(3,'default','pending',0,'["true"]',NULL,'/','{}',1700000000000,NULL,0,1000,0,0,NULL,NULL,NULL,NULL,NULL,1700000000600,NULL,NULL,0,0,1,0,NULL,NULL,NULL);
+INSERT INTO jobs VALUES(4,'default','pending',0,'["sleep","1"]',NULL,'/','{}',1800000000000,NULL,0,1000,0,0,NULL,NULL,NULL,NULL,NULL,1700000000700,NULL,NULL,0,1,0,0,NULL,NULL,NULL);
 CREATE TABLE job_dependencies (
     job_id     INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     depends_on INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
@@ -54,11 +56,10 @@ CREATE TABLE job_dependencies (
 ) WITHOUT ROWID;
 INSERT INTO job_dependencies VALUES(3,2);
 DELETE FROM sqlite_sequence;
-INSERT INTO sqlite_sequence VALUES('jobs',3);
+INSERT INTO sqlite_sequence VALUES('jobs',4);
 CREATE INDEX jobs_ready ON jobs (queue, priority DESC, id)
-    WHERE state = 'pending' AND claimed = 0 AND unmet_deps = 0;
-CREATE INDEX jobs_due ON jobs (queue, run_at)
-    WHERE state = 'pending' AND claimed = 0 AND unmet_deps = 0;
+    WHERE state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0;
+CREATE INDEX jobs_delayed ON jobs (queue, run_at) WHERE state = 'pending' AND delayed = 1;
 CREATE INDEX jobs_queue_state ON jobs (queue, state);
 CREATE INDEX job_dependencies_depends_on ON job_dependencies (depends_on);
 CREATE VIEW queue_stats (queue, pending, running, succeeded, failed, cancelled) AS
