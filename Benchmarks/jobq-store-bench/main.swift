@@ -260,7 +260,7 @@ func rawProtocol() async throws -> Double {
     let claimSQL = """
         UPDATE jobs SET claimed = 1 WHERE id IN (
             SELECT id FROM jobs INDEXED BY jobs_ready
-            WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND run_at <= ?2
+            WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0 AND run_at <= ?2
             ORDER BY priority DESC, id LIMIT ?3)
         RETURNING id
         """
