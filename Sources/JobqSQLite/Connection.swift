@@ -143,12 +143,6 @@ public final class Connection {
     /// The rowid of the last successful INSERT on this connection.
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
-    /// Makes the running statement fail with `SQLITE_INTERRUPT` as soon as possible; callable
-    /// from any thread while the connection is open.
-    public func interrupt() {
-        sqlite3_interrupt(handle)
-    }
-
     /// The error for result `code` with this connection's message (or SQLite's generic text when
     /// the code was injected rather than reported by SQLite).
     func error(_ code: Int32, sql: String?) -> SQLiteError {

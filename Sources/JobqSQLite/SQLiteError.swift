@@ -24,9 +24,6 @@ public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
         self.path = path
     }
 
-    /// Whether the failure means another connection holds a lock (`SQLITE_BUSY` or `SQLITE_LOCKED`).
-    public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
-
     /// One line: the codes, the file, SQLite's message and the SQL.
     public var description: String {
         var text = "SQLite error \(code)"
