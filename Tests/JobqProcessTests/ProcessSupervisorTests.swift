@@ -76,31 +76,42 @@ struct ProcessSupervisorTests {
     }
 
     @Test func startsTheChildClean() async throws {
-        // Our own descriptors must not leak in; stdin is /dev/null; no signal is blocked or ignored (SIGPIPE
-        // in particular); the job leads its own session and group. glibc's posix_spawn leaves its two
-        // internal real-time signals (32, 33) ignored, which programs cannot use anyway.
+        // Our own descriptors must not leak in; stdin is /dev/null; the job leads its own session and group.
         let script = """
             ls /proc/$$/fd | tr '\\n' ' '; echo
             readlink /proc/$$/fd/0
-            grep -E '^(SigBlk|SigIgn)' /proc/$$/status | tr -s '\\t' ' '
             ps -o pid=,pgid=,sid= -p $$ | awk '{ print ($1 == $2 && $2 == $3) ? "leader" : "member" }'
             """
+        let child = try supervisor.spawn(TestSupport.shell(script))
+        #expect(try await TestSupport.wait(child) == .exited(0))
+        let lines = String(decoding: child.output().stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines == ["0 1 2 ", "/dev/null", "leader"], "\(String(decoding: child.output().stderr, as: UTF8.self))")
+    }
+
+    @Test func startsTheChildWithDefaultSignalHandling() async throws {
         // Give the spawning thread something to reset: SIGPIPE ignored (as servers do) and SIGUSR2 blocked.
+        // grep reads its own status (a shell would reset its mask itself and hide a mistake).
         signal(SIGPIPE, SIG_IGN)
         var blocked = sigset_t()
         sigemptyset(&blocked)
         sigaddset(&blocked, SIGUSR2)
         var previous = sigset_t()
         pthread_sigmask(SIG_BLOCK, &blocked, &previous)
-        let spawned = Result { () throws(SpawnError) in try supervisor.spawn(TestSupport.shell(script)) }
+        let spawned = Result { () throws(SpawnError) in
+            try supervisor.spawn(
+                ProcessSpec(
+                    argv: ["grep", "-E", "^(SigBlk|SigIgn)", "/proc/self/status"], workingDirectory: "/",
+                    environment: TestSupport.environment))
+        }
         pthread_sigmask(SIG_SETMASK, &previous, nil)
         let child = try spawned.get()
         #expect(try await TestSupport.wait(child) == .exited(0))
-        let lines = String(decoding: child.output().stdout, as: UTF8.self).split(separator: "\n").map(String.init)
-        #expect(
-            lines == [
-                "0 1 2 ", "/dev/null", "SigBlk: 0000000000000000", "SigIgn: 0000000180000000", "leader",
-            ], "stderr: \(String(decoding: child.output().stderr, as: UTF8.self))")
+        let lines = String(decoding: child.output().stdout, as: UTF8.self).split(separator: "\n").map {
+            $0.split(whereSeparator: { $0 == ":" || $0 == "\t" || $0 == " " }).map(String.init)
+        }
+        // glibc's posix_spawn leaves its two internal real-time signals (32, 33) ignored; programs cannot use
+        // them anyway.
+        #expect(lines == [["SigBlk", "0000000000000000"], ["SigIgn", "0000000180000000"]])
     }
 
     @Test func keepsOnlyTheTailOfAFlood() async throws {
