@@ -120,8 +120,12 @@ final class SupervisorLoop {
         let killGrace: UInt64
         var lifecycle = ChildLifecycle()
         var termination: Termination?
+        /// Set when a descriptor could not be added to epoll: the child is then polled at this time.
+        var pollAt: UInt64?
     }
 
+    /// How often a child whose descriptors could not be watched is polled.
+    private static let unwatchedPollInterval: UInt64 = 100_000_000
     /// How often adopted orphans outside our session are looked for, in subreaper mode.
     private static let orphanSweepInterval: UInt64 = 1_000_000_000
     private static let readChunk = 64 * 1024
@@ -175,6 +179,7 @@ final class SupervisorLoop {
         var earliest = nextOrphanSweep
         for child in children.values {
             if let deadline = child.lifecycle.nextDeadline { earliest = min(earliest ?? deadline, deadline) }
+            if let poll = child.pollAt { earliest = min(earliest ?? poll, poll) }
         }
         guard let earliest else { return -1 }
         if earliest <= now { return 0 }
@@ -207,18 +212,21 @@ final class SupervisorLoop {
     private func add(_ registration: Registration) {
         let process = registration.process
         let serial = registration.record.serial
-        children[serial] = ActiveChild(
+        var child = ActiveChild(
             record: registration.record, pidfd: process.pidfd, stdoutFD: process.stdoutFD,
             stderrFD: process.stderrFD, killGrace: registration.killGrace)
         for (fd, stream) in [(process.pidfd, Stream.exit), (process.stdoutFD, .stdout), (process.stderrFD, .stderr)] {
             var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: serial << 2 | stream.rawValue))
             if epoll_ctl(engine.epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
-                // Cannot happen for a fresh pidfd or pipe short of kernel memory exhaustion; the exit is then
-                // noticed by the next group check rather than an event.
+                // Only for lack of kernel memory. The child is then polled instead of watched, so its exit is
+                // still noticed and its pipes never fill up.
                 logger.error(
-                    "cannot watch a child descriptor", metadata: ["pid": "\(process.pid)", "errno": "\(errno)"])
+                    "cannot watch a child descriptor; polling it instead",
+                    metadata: ["pid": "\(process.pid)", "errno": "\(errno)"])
+                child.pollAt = monotonicNanoseconds()
             }
         }
+        children[serial] = child
     }
 
     private typealias Registration = SupervisorEngine.Registration
@@ -244,7 +252,7 @@ final class SupervisorLoop {
         if outcome == .statusLost {
             logger.error("a job's exit status was taken by other code in this process", metadata: ["pid": "\(pid)"])
         }
-        close(child.pidfd)
+        unwatchAndClose(child.pidfd)
         child.pidfd = -1
         child.termination = outcome
         let actions = child.lifecycle.leaderDidExit()
@@ -280,15 +288,30 @@ final class SupervisorLoop {
             break
         }
         if !open || draining {
-            close(fd)
+            unwatchAndClose(fd)
             if stream == .stdout { child.stdoutFD = -1 } else { child.stderrFD = -1 }
             children[serial] = child
         }
     }
 
+    /// Removes `fd` from epoll before closing it. Closing alone is not enough: epoll watches the open file,
+    /// and a child that is being spawned right now holds a copy of it until its exec, so the registration
+    /// (and a level-triggered hang-up) would outlive our descriptor.
+    private func unwatchAndClose(_ fd: Int32) {
+        epoll_ctl(engine.epollFD, EPOLL_CTL_DEL, fd, nil)
+        close(fd)
+    }
+
     // MARK: Stopping groups
 
     private func fireTimers(now: UInt64) {
+        for (serial, child) in children {
+            guard let poll = child.pollAt, poll <= now else { continue }
+            children[serial]?.pollAt = now + Self.unwatchedPollInterval
+            readPipe(serial, .stdout, draining: false)
+            readPipe(serial, .stderr, draining: false)
+            reapLeader(serial)
+        }
         for (serial, var child) in children {
             guard let deadline = child.lifecycle.nextDeadline, deadline <= now else { continue }
             let actions = child.lifecycle.timerFired(now: now)
