@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The stopping rules of one job's process group, as a value-type state machine: the supervisor thread feeds
 /// it events (a stop was requested, the main process exited, a check of the group found it empty or not, a

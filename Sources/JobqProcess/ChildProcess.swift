@@ -1,8 +1,5 @@
-import Synchronization
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import Synchronization
 
 /// A running (or finished) job process started by a `ProcessSupervisor`.
 ///
@@ -93,7 +90,8 @@ final class ChildRecord: Sendable {
         self.serial = serial
         self.pid = pid
         self.startTime = startTime
-        self.state = Mutex(State(stdout: OutputTail(limit: outputTailLimit), stderr: OutputTail(limit: outputTailLimit)))
+        self.state = Mutex(
+            State(stdout: OutputTail(limit: outputTailLimit), stderr: OutputTail(limit: outputTailLimit)))
     }
 }
 

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A system call that failed, with the `errno` it set: the context for process errors.
 public struct SystemCallError: Error, Sendable, Hashable, CustomStringConvertible {

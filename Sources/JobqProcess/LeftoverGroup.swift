@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 extension ProcessSupervisor {
     /// Stops a process group that a previous daemon left behind (after a crash), if it is still the job's.

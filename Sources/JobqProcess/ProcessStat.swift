@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The fields of `/proc/<pid>/stat` that job supervision needs: who a process is, whose child, in which group
 /// and session, and when it started (to tell a process from a later one that reused its pid).

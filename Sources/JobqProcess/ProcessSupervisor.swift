@@ -1,9 +1,6 @@
 import CJobqSystem
-import Logging
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import Logging
 
 /// Starts job processes and supervises them from one dedicated thread: an epoll loop over each child's pidfd
 /// (exit) and its stdout/stderr pipes (kept as bounded tails), which reaps every child, stops what a job
@@ -38,7 +35,8 @@ public final class ProcessSupervisor: Sendable {
             serial: engine.nextSerial(), pid: process.pid, startTime: process.startTime,
             outputTailLimit: spec.outputTailLimit)
         engine.register(.init(record: record, process: process, killGrace: spec.killGrace.nanoseconds))
-        engine.logger.debug("started a process", metadata: ["pid": "\(process.pid)", "argv0": "\(spec.argv[0])"])
+        engine.logger.debug(
+            "started a process", metadata: ["process.pid": "\(process.pid)", "process.program": "\(spec.argv[0])"])
         return ChildProcess(record: record, engine: engine)
     }
 

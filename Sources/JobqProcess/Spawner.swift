@@ -1,9 +1,6 @@
 import CJobqSystem
-import Synchronization
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import Synchronization
 
 /// The pids that some supervisor in this process spawned and has not reaped yet. Its lock is held from just
 /// before `posix_spawn` until the new pid is recorded, and while a reaper decides to reap a pid it does not
@@ -199,7 +196,7 @@ enum Spawner {
     ) -> R {
         var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
         pointers.append(nil)
-        defer { pointers.forEach { free($0) } }
+        defer { for pointer in pointers { free(pointer) } }
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }

@@ -1,10 +1,7 @@
 import CJobqSystem
+import Glibc
 import Logging
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The shared half of a supervisor: the epoll and wake-up descriptors and the inbox through which other
 /// threads hand work to the supervisor thread. Everything else belongs to that thread (`SupervisorLoop`).
@@ -109,7 +106,9 @@ final class SupervisorEngine: Sendable {
 /// being stopped. Never touched from another thread.
 final class SupervisorLoop {
     private enum Stream: UInt64 {
-        case exit = 1, stdout = 2, stderr = 3
+        case exit = 1
+        case stdout = 2
+        case stderr = 3
     }
 
     private struct ActiveChild {
@@ -154,8 +153,9 @@ final class SupervisorLoop {
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                logger.critical("epoll_wait failed; the process supervisor stops", metadata: ["errno": "\(errno)"])
-                return
+                // Only EBADF/EFAULT/EINVAL remain, i.e. a broken invariant; children could no longer be reaped,
+                // so crash loudly and let crash recovery take over rather than hang every job.
+                fatalError("epoll_wait failed: \(errorText(errno))")
             }
             for event in events[0..<Int(count)] {
                 let token = event.data.u64
@@ -222,7 +222,7 @@ final class SupervisorLoop {
                 // still noticed and its pipes never fill up.
                 logger.error(
                     "cannot watch a child descriptor; polling it instead",
-                    metadata: ["pid": "\(process.pid)", "errno": "\(errno)"])
+                    metadata: ["process.pid": "\(process.pid)", "error.errno": "\(errno)"])
                 child.pollAt = monotonicNanoseconds()
             }
         }
@@ -250,7 +250,8 @@ final class SupervisorLoop {
         }
         guard let outcome else { return }
         if outcome == .statusLost {
-            logger.error("a job's exit status was taken by other code in this process", metadata: ["pid": "\(pid)"])
+            logger.error(
+                "a job's exit status was taken by other code in this process", metadata: ["process.pid": "\(pid)"])
         }
         unwatchAndClose(child.pidfd)
         child.pidfd = -1
@@ -282,7 +283,9 @@ final class SupervisorLoop {
             if count < 0 && errno == EINTR { continue }
             if count < 0 && errno == EAGAIN { break }
             if count < 0 {
-                logger.debug("reading a job's output failed", metadata: ["pid": "\(child.record.pid)", "errno": "\(errno)"])
+                logger.debug(
+                    "reading a job's output failed",
+                    metadata: ["process.pid": "\(child.record.pid)", "error.errno": "\(errno)"])
             }
             open = false
             break
@@ -332,7 +335,10 @@ final class SupervisorLoop {
             case .signalGroup(let signal):
                 logger.debug(
                     "signalling a job's process group",
-                    metadata: ["pgid": "\(group)", "signal": "\(Termination.signalName(signal) ?? "\(signal)")"])
+                    metadata: [
+                        "process.group": "\(group)",
+                        "process.signal": "\(Termination.signalName(signal) ?? "\(signal)")",
+                    ])
                 kill(-group, signal)
             case .checkGroup:
                 checkGroup(serial)
@@ -349,7 +355,9 @@ final class SupervisorLoop {
         let group = child.record.pid
         var status = jobq_child_status()
         while jobq_wait_process_group(group, &status) == 0 && status.pid != 0 {
-            logger.debug("reaped a process a job left behind", metadata: ["pid": "\(status.pid)", "pgid": "\(group)"])
+            logger.debug(
+                "reaped a process a job left behind",
+                metadata: ["process.pid": "\(status.pid)", "process.group": "\(group)"])
         }
         let empty = kill(-group, 0) != 0 && errno == ESRCH
         let now = monotonicNanoseconds()
@@ -365,7 +373,7 @@ final class SupervisorLoop {
         if !groupEmptied {
             logger.warning(
                 "a job's process group did not empty after SIGKILL; giving up on it",
-                metadata: ["pgid": "\(child.record.pid)"])
+                metadata: ["process.group": "\(child.record.pid)"])
         }
         let termination = child.termination ?? .statusLost
         let waiters = child.record.state.withLock { state in
@@ -400,7 +408,7 @@ final class SupervisorLoop {
             for pid in candidates where !tracked.contains(pid) {
                 var status = jobq_child_status()
                 if jobq_wait_pid(pid, &status) == 0 && status.pid != 0 {
-                    logger.debug("reaped an orphaned process", metadata: ["pid": "\(pid)"])
+                    logger.debug("reaped an orphaned process", metadata: ["process.pid": "\(pid)"])
                 }
             }
         }

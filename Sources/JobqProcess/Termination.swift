@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// How a job's main process ended: its exit status, or the signal that killed it.
 public enum Termination: Sendable, Hashable, CustomStringConvertible {

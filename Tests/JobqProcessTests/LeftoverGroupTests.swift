@@ -1,10 +1,7 @@
+import Glibc
 import Testing
 
 @testable import JobqProcess
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("stopLeftoverGroup", .serialized)
 struct LeftoverGroupTests {

@@ -1,12 +1,9 @@
+import Glibc
 import JobqCore
 import Logging
 import Testing
 
 @testable import JobqProcess
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @Suite("ProcessSupervisor", .serialized)
 struct ProcessSupervisorTests {
@@ -69,7 +66,8 @@ struct ProcessSupervisorTests {
             TestSupport.shell("printf '#!/bin/sh\\necho from-my-tool\\n' > \(script) && chmod +x \(script)"))
         #expect(try await TestSupport.wait(setup) == .exited(0))
         let child = try supervisor.spawn(
-            ProcessSpec(argv: ["my-tool"], workingDirectory: "/", environment: ["PATH": "/nonexistent:\(directory.path)"]))
+            ProcessSpec(
+                argv: ["my-tool"], workingDirectory: "/", environment: ["PATH": "/nonexistent:\(directory.path)"]))
         #expect(try await TestSupport.wait(child) == .exited(0))
         #expect(String(decoding: child.output().stdout, as: UTF8.self) == "from-my-tool\n")
         try await directory.remove()
@@ -86,7 +84,9 @@ struct ProcessSupervisorTests {
         let child = try supervisor.spawn(TestSupport.shell(script))
         #expect(try await TestSupport.wait(child) == .exited(0))
         let lines = String(decoding: child.output().stdout, as: UTF8.self).split(separator: "\n").map(String.init)
-        #expect(lines == ["0", "1", "2", "/dev/null", "leader"], "\(String(decoding: child.output().stderr, as: UTF8.self))")
+        #expect(
+            lines == ["0", "1", "2", "/dev/null", "leader"], "\(String(decoding: child.output().stderr, as: UTF8.self))"
+        )
     }
 
     @Test func startsTheChildWithDefaultSignalHandling() async throws {
@@ -135,7 +135,8 @@ struct ProcessSupervisorTests {
             TestSupport.shell("echo partial; while [ ! -e \(go) ]; do sleep 0.01; done; echo done"))
         let sawPartial = await TestSupport.eventually { child.output().stdout == Array("partial\n".utf8) }
         #expect(sawPartial)
-        let touch = try supervisor.spawn(ProcessSpec(argv: ["touch", go], workingDirectory: "/", environment: TestSupport.environment))
+        let touch = try supervisor.spawn(
+            ProcessSpec(argv: ["touch", go], workingDirectory: "/", environment: TestSupport.environment))
         _ = try await TestSupport.wait(touch)
         #expect(try await TestSupport.wait(child) == .exited(0))
         #expect(String(decoding: child.output().stdout, as: UTF8.self) == "partial\ndone\n")
@@ -165,7 +166,8 @@ struct ProcessSupervisorTests {
             try supervisor.spawn(ProcessSpec(argv: [data], workingDirectory: "/", environment: TestSupport.environment))
         }
         #expect(throws: SpawnError.cannotRun(program: "data", errno: EACCES)) {
-            try supervisor.spawn(ProcessSpec(argv: ["data"], workingDirectory: "/", environment: ["PATH": directory.path]))
+            try supervisor.spawn(
+                ProcessSpec(argv: ["data"], workingDirectory: "/", environment: ["PATH": directory.path]))
         }
         #expect(throws: SpawnError.invalidCommand("the command is empty")) {
             try supervisor.spawn(ProcessSpec(argv: [], workingDirectory: "/", environment: [:]))
@@ -278,10 +280,11 @@ struct ProcessSupervisorTests {
         #expect(terminations.count == total)
         #expect(terminations.allSatisfy { $0 == .exited(0) })
         let me = getpid()
-        #expect(pids.allSatisfy { pid in
-            guard let stat = ProcessStat.read(pid: pid) else { return true }
-            return !(stat.parentPID == me && stat.state == "Z")
-        })
+        #expect(
+            pids.allSatisfy { pid in
+                guard let stat = ProcessStat.read(pid: pid) else { return true }
+                return !(stat.parentPID == me && stat.state == "Z")
+            })
         // Dropping the supervisor ends its thread and closes its descriptors.
         supervisor = nil
         let noLeak = await TestSupport.eventually { TestSupport.pipeAndPidfdCount() <= descriptorsBefore }

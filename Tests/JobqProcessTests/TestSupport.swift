@@ -1,11 +1,8 @@
+import Glibc
 import Logging
 import Testing
 
 @testable import JobqProcess
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Helpers shared by the process tests: one supervisor for the whole test process (as in the daemon), temporary
 /// directories, bounded polling and bounded waits.
