@@ -45,8 +45,9 @@ public final class ProcessSupervisor: Sendable {
     /// group. This supervisor then also reaps such orphans: those in a job's group as part of stopping it, and
     /// any other exited orphan from outside our session within about a second.
     ///
-    /// Process-wide and permanent; call it once, early, from the daemon (not from a library or a test helper
-    /// that shares the process with unrelated code).
+    /// Process-wide and permanent; call it once, early. The sweep leaves alone every child in our own session,
+    /// so processes that other code in this process starts directly (without a new session) keep their exit
+    /// statuses for it.
     public func becomeSubreaper() throws(SystemCallError) {
         guard jobq_set_child_subreaper() == 0 else {
             throw SystemCallError(call: "prctl(PR_SET_CHILD_SUBREAPER)", errno: errno)

@@ -291,6 +291,23 @@ struct ProcessSupervisorTests {
         #expect(noLeak, "pipes and pidfds before: \(descriptorsBefore), after: \(TestSupport.pipeAndPidfdCount())")
     }
 
+    @Test func anEscapedProcessHoldingThePipesDoesNotKeepTheJobRunning() async throws {
+        let directory = TemporaryDirectory()
+        let pidFile = directory.file("pid")
+        // The grandchild leaves the job's session but keeps its stdout: the job is over when its group is
+        // empty, without waiting for an end of file that may never come.
+        let child = try supervisor.spawn(
+            TestSupport.shell(
+                "echo before; setsid sh -c 'echo $$ > \(pidFile); exec sleep 1000' &\n"
+                    + "while [ ! -s \(pidFile) ]; do sleep 0.01; done"))
+        #expect(try await TestSupport.wait(child, timeout: .seconds(10)) == .exited(0))
+        #expect(String(decoding: child.output().stdout, as: UTF8.self) == "before\n")
+        let escaped = try #require(await TestSupport.pids(in: pidFile, count: 1).first)
+        #expect(TestSupport.isRunning(escaped))
+        kill(escaped, SIGKILL)
+        try await directory.remove()
+    }
+
     @Test func orphansOutsideTheJobsGroupAreReaped() async throws {
         let directory = TemporaryDirectory()
         let pidFile = directory.file("pid")
