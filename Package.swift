@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "jobq-bench", targets: ["jobq-bench"])
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
@@ -62,5 +63,17 @@ let package = Package(
             dependencies: ["JobqStore", "JobqSQLite", "JobqCore"],
             path: "Benchmarks/jobq-store-bench"
         ),
+            // The few Linux calls Swift's Glibc module cannot make (variadic syscall/prctl, siginfo unions).
+        .target(name: "CJobqSystem"),
+        // Spawning, supervising, reaping and stopping job processes on one dedicated epoll thread.
+        .target(
+            name: "JobqProcess",
+            dependencies: [
+                "JobqCore",
+                "CJobqSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "JobqProcessTests", dependencies: ["JobqProcess", "JobqCore"]),
     ]
 )

@@ -1,0 +1,62 @@
+import Glibc
+import Testing
+
+@testable import JobqProcess
+
+@Suite("stopLeftoverGroup", .serialized)
+struct LeftoverGroupTests {
+    /// Starts a process in a session (and group) of its own that no supervisor tracks — what a crashed daemon
+    /// leaves behind — and returns its pid once it has written it.
+    private func forgottenGroup(_ directory: TemporaryDirectory, ignoringTerm: Bool = false) async throws -> Int32 {
+        let pidFile = directory.file("leader")
+        let trap = ignoringTerm ? "trap \"\" TERM; " : ""
+        let child = try TestSupport.supervisor.spawn(
+            TestSupport.shell(
+                "setsid sh -c '\(trap)sleep 1000 & echo $$ > \(pidFile); wait' > /dev/null 2>&1 &\n"
+                    // Leave only once the grandchild has left our group, or stopping the group would hit it.
+                    + "while [ ! -s \(pidFile) ]; do sleep 0.01; done"))
+        #expect(try await TestSupport.wait(child) == .exited(0))
+        return try #require(await TestSupport.pids(in: pidFile, count: 1).first)
+    }
+
+    @Test func stopsALiveGroupButNotOneWhosePidWasReused() async throws {
+        let directory = TemporaryDirectory()
+        let leader = try await forgottenGroup(directory)
+        let startTime = try #require(ProcessStat.startTime(of: leader))
+        #expect(ProcessStat.read(pid: leader)?.processGroup == leader)
+
+        let reused = await ProcessSupervisor.stopLeftoverGroup(
+            processGroup: leader, leaderStartTime: startTime + 1, grace: .seconds(5))
+        #expect(reused == .pidReused)
+        #expect(TestSupport.isRunning(leader))
+
+        let stopped = await ProcessSupervisor.stopLeftoverGroup(
+            processGroup: leader, leaderStartTime: startTime, grace: .seconds(5))
+        #expect(stopped == .stopped)
+        #expect(kill(-leader, 0) != 0 && errno == ESRCH)
+
+        let again = await ProcessSupervisor.stopLeftoverGroup(
+            processGroup: leader, leaderStartTime: startTime, grace: .seconds(5))
+        #expect(again == .nothingLeft)
+        try await directory.remove()
+    }
+
+    @Test func killsAGroupThatIgnoresSigterm() async throws {
+        let directory = TemporaryDirectory()
+        let leader = try await forgottenGroup(directory, ignoringTerm: true)
+        let startTime = try #require(ProcessStat.startTime(of: leader))
+        let result = await ProcessSupervisor.stopLeftoverGroup(
+            processGroup: leader, leaderStartTime: startTime, grace: .milliseconds(200))
+        #expect(result == .killed)
+        #expect(kill(-leader, 0) != 0 && errno == ESRCH)
+        try await directory.remove()
+    }
+
+    @Test func refusesNumbersThatAreNoJobsGroup() async {
+        for group: Int32 in [-5, 0, 1] {
+            #expect(
+                await ProcessSupervisor.stopLeftoverGroup(processGroup: group, leaderStartTime: 0, grace: .zero)
+                    == .invalidGroup)
+        }
+    }
+}
