@@ -1,0 +1,44 @@
+import ArgumentParser
+import JobqCore
+import JobqStore
+
+/// `jobq retry ID...`: put failed or cancelled jobs back to pending.
+struct Retry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put failed or cancelled jobs back to pending.",
+        discussion: """
+            All or nothing: if a job does not exist or is not failed or cancelled, nothing is \
+            retried and the exit status is 1.
+
+            Examples:
+              jobq retry 42
+              jobq list --state failed --json | jq -r '.[].id' | xargs jobq retry
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The jobs to retry.", valueName: "id"))
+    var ids: [JobIDArgument]
+
+    func validate() throws {
+        guard !ids.isEmpty else { throw ValidationError("name at least one job id") }
+    }
+
+    func run() async throws {
+        let database = Database(global, environment: ProcessEnvironment.current())
+        var seen = Set<JobID>()
+        let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
+        try await database.reading(ifMissing: { throw database.jobNotFound(ids[0]) }) { store in
+            let before = try await store.states(of: ids)
+            for id in ids {
+                guard let state = before[id] else { throw database.jobNotFound(id) }
+                guard state == .failed || state == .cancelled else {
+                    throw CLIError.failed("job \(id) is \(state.rawValue); only failed or cancelled jobs can be retried")
+                }
+            }
+            _ = try await store.retry(ids, now: .now())
+        }
+        OutputStream.standardOutput.write(ids.map { "\($0) pending\n" }.joined())
+    }
+}
