@@ -64,4 +64,6 @@ struct JobqCommand: AsyncParsableCommand {
             Pause.self, Resume.self, QueueCommand.self, Purge.self,
         ]
     )
+
+    @OptionGroup var global: GlobalOptions
 }

@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The single-daemon lock: an exclusive `flock` on `<db>.lock` beside the database, held for
+/// the life of this object. The kernel releases it when the process dies, however it dies, so
+/// there is no stale lock to clean up. The file holds the holder's pid for the error message.
+public final class DaemonLock: Sendable {
+    /// The lock file.
+    public let path: String
+    private let descriptor: Int32
+
+    private init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        close(descriptor)  // releases the lock
+    }
+
+    /// The lock file beside the database.
+    public static func lockPath(databasePath: String) -> String {
+        databasePath + ".lock"
+    }
+
+    /// Takes the lock without waiting, creating the lock file (and missing directories, 0700) if needed.
+    /// - Parameter mode: the lock file's mode, whatever the umask.
+    /// - Throws: `StoreError.daemonAlreadyRunning` (with the holder's pid) when another process
+    ///   holds it; `.cannotOpen` when the file cannot be created or locked.
+    public static func acquire(databasePath: String, mode: mode_t = 0o600) throws(StoreError) -> DaemonLock {
+        let path = lockPath(databasePath: databasePath)
+        try DatabaseFile.makeParentDirectories(of: path)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard descriptor >= 0 else {
+            throw .cannotOpen(path: path, reason: DatabaseFile.lastError())
+        }
+        guard fchmod(descriptor, mode) == 0 else {
+            let reason = DatabaseFile.lastError()
+            close(descriptor)
+            throw .cannotOpen(path: path, reason: "cannot set its mode: " + reason)
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let failure = errno
+            let reason = DatabaseFile.lastError()
+            let holder = readPid(descriptor)
+            close(descriptor)
+            if failure == EWOULDBLOCK { throw .daemonAlreadyRunning(path: databasePath, pid: holder) }
+            throw .cannotOpen(path: path, reason: "cannot lock it: " + reason)
+        }
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = text.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        return DaemonLock(path: path, descriptor: descriptor)
+    }
+
+    private static func readPid(_ descriptor: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = pread(descriptor, &buffer, buffer.count, 0)
+        guard count > 0 else { return nil }
+        return Int32(String(decoding: buffer[..<count].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
+    }
+}

@@ -1,0 +1,57 @@
+import JobqCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Creating the database file and its directory ourselves, before SQLite opens it, so that the
+/// modes are exact whatever the umask (SQLite then gives `-wal` and `-shm` the file's mode).
+enum DatabaseFile {
+    /// Makes sure `path` exists as a regular file: creates missing parent directories (0700)
+    /// and the file itself (`mode`) when `createIfMissing`; never truncates or rewrites a file.
+    static func prepare(path: String, mode: mode_t, createIfMissing: Bool) throws(StoreError) {
+        guard !path.isEmpty else { throw .cannotOpen(path: path, reason: "the path is empty") }
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFREG else {
+                throw .cannotOpen(path: path, reason: "not a regular file")
+            }
+            return
+        }
+        guard errno == ENOENT || errno == ENOTDIR else { throw .cannotOpen(path: path, reason: lastError()) }
+        guard createIfMissing else { throw .cannotOpen(path: path, reason: "no such file") }
+        try makeParentDirectories(of: path)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        if descriptor < 0 {
+            if errno == EEXIST { return }  // another process created it first
+            if errno == EROFS { throw .readOnly(path: path) }
+            throw .cannotOpen(path: path, reason: "cannot create the file: " + lastError())
+        }
+        defer { close(descriptor) }
+        // open() applied the umask; set exactly what was asked for.
+        if fchmod(descriptor, mode) != 0 {
+            throw .cannotOpen(path: path, reason: "cannot set its mode: " + lastError())
+        }
+    }
+
+    /// Creates each missing directory above `path` with mode 0700 (like `mkdir -p`).
+    static func makeParentDirectories(of path: String) throws(StoreError) {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
+        let parent = String(path[..<slash])
+        var info = stat()
+        if stat(parent, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw .cannotOpen(path: path, reason: "\(parent) is not a directory")
+            }
+            return
+        }
+        try makeParentDirectories(of: parent)
+        if mkdir(parent, 0o700) != 0 && errno != EEXIST {
+            throw .cannotOpen(path: path, reason: "cannot create the directory \(parent): " + lastError())
+        }
+    }
+
+    static func lastError() -> String {
+        String(cString: strerror(errno))
+    }
+}

@@ -1,0 +1,172 @@
+import JobqSQLite
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The wake-up call from clients to the daemon: a one-byte datagram on a Unix socket beside
+/// the database (`<db>.sock`), sent after a client write commits, so the daemon notices new work
+/// within milliseconds without polling. Ringing never blocks and never fails the caller: with no
+/// daemon listening the datagram is simply dropped (the daemon's slow poll is the safety net).
+///
+/// When `<db>.sock` is too long for a socket address (108 bytes), both sides use the abstract
+/// socket name `\0jobq-<hash of the database's real path>` instead; abstract names have no file
+/// permissions, which is harmless here since a ring carries nothing but "look again".
+public enum Doorbell {
+    /// The socket path beside the database.
+    public static func socketPath(databasePath: String) -> String {
+        databasePath + ".sock"
+    }
+
+    /// Sends one wake-up datagram, ignoring every failure (no daemon, full buffer, …).
+    public static func ring(databasePath: String) {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        var address = Self.address(databasePath: databasePath)
+        var byte: UInt8 = 1
+        _ = withUnsafePointer(to: &address.address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                sendto(descriptor, &byte, 1, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL), socketAddress, address.length)
+            }
+        }
+    }
+
+    /// The daemon's side: binds the doorbell socket (mode as given, 0600 by default, whatever the
+    /// umask) and reads it on a dedicated thread; many rings between two reads of `rings()`
+    /// coalesce into one wake-up. Only the holder of the `DaemonLock` may create one: a stale
+    /// socket file from a dead daemon is removed first.
+    public final class Listener: Sendable {
+        /// The socket file, or `nil` for an abstract name.
+        public let socketPath: String?
+        private let stream: AsyncStream<Void>
+        private let wakeWriter: Mutex<Int32>
+        private let thread: DedicatedThreadExecutor
+
+        /// Binds the socket and starts reading.
+        /// - Throws: `StoreError.cannotOpen` naming the socket when it cannot be created.
+        public init(databasePath: String, mode: mode_t = 0o600) throws(StoreError) {
+            var address = Doorbell.address(databasePath: databasePath)
+            let path = address.isAbstract ? nil : Doorbell.socketPath(databasePath: databasePath)
+            let descriptor = socket(
+                AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard descriptor >= 0 else {
+                throw .cannotOpen(path: Doorbell.socketPath(databasePath: databasePath), reason: DatabaseFile.lastError())
+            }
+            if let path { unlink(path) }
+            let bound = withUnsafePointer(to: &address.address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, address.length) }
+            }
+            guard bound == 0, path.map({ chmod($0, mode) == 0 }) ?? true else {
+                let reason = DatabaseFile.lastError()
+                Glibc.close(descriptor)
+                if let path { unlink(path) }
+                throw .cannotOpen(path: Doorbell.socketPath(databasePath: databasePath), reason: reason)
+            }
+            // A socket pair wakes the reading thread up when the listener closes.
+            var pipeEnds: [Int32] = [0, 0]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pipeEnds) == 0
+            else {
+                let reason = DatabaseFile.lastError()
+                Glibc.close(descriptor)
+                if let path { unlink(path) }
+                throw .cannotOpen(path: Doorbell.socketPath(databasePath: databasePath), reason: reason)
+            }
+            let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            self.stream = stream
+            self.socketPath = path
+            self.wakeWriter = Mutex(pipeEnds[1])
+            self.thread = DedicatedThreadExecutor(name: "jobq doorbell")
+            let wakeReader = pipeEnds[0]
+            thread.execute {
+                Listener.readLoop(socket: descriptor, wakeReader: wakeReader, continuation: continuation)
+            }
+            thread.shutdown()  // the thread ends when the read loop does
+        }
+
+        deinit {
+            close()
+        }
+
+        /// One element per wake-up (rings that arrive while one is waiting to be read are merged);
+        /// ends after `close()`. Meant for one consumer.
+        public func rings() -> AsyncStream<Void> {
+            stream
+        }
+
+        /// Stops listening and removes the socket file. Idempotent.
+        public func close() {
+            let writer = wakeWriter.withLock { writer in
+                defer { writer = -1 }
+                return writer
+            }
+            guard writer >= 0 else { return }
+            var byte: UInt8 = 0
+            _ = write(writer, &byte, 1)
+            _ = Glibc.close(writer)
+            if let socketPath { unlink(socketPath) }
+        }
+
+        private static func readLoop(socket: Int32, wakeReader: Int32, continuation: AsyncStream<Void>.Continuation) {
+            defer {
+                Glibc.close(socket)
+                Glibc.close(wakeReader)
+                continuation.finish()
+            }
+            var descriptors = [
+                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0),
+            ]
+            var buffer = [UInt8](repeating: 0, count: 64)
+            while true {
+                let ready = poll(&descriptors, 2, -1)
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                if descriptors[1].revents != 0 { return }
+                guard descriptors[0].revents != 0 else { continue }
+                // Drain every queued datagram: they all mean the same thing.
+                while recv(socket, &buffer, buffer.count, Int32(MSG_DONTWAIT)) >= 0 {}
+                continuation.yield()
+            }
+        }
+    }
+
+    struct Address {
+        var address: sockaddr_un
+        var length: socklen_t
+        var isAbstract: Bool
+    }
+
+    static func address(databasePath: String) -> Address {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        let path = Array(socketPath(databasePath: databasePath).utf8)
+        let isAbstract = path.count >= capacity
+        // An abstract name starts with a NUL byte and is not NUL-terminated.
+        let bytes = isAbstract ? [0] + Array("jobq-\(abstractKey(databasePath))".utf8) : path + [0]
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+        }
+        let length = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + bytes.count - (isAbstract ? 0 : 1)
+        return Address(address: address, length: socklen_t(length), isAbstract: isAbstract)
+    }
+
+    /// A stable hash (FNV-1a, 64 bits) of the database's real path, so two spellings of one
+    /// long path meet at the same abstract name.
+    private static func abstractKey(_ databasePath: String) -> String {
+        var resolved = databasePath
+        if let real = realpath(databasePath, nil) {
+            resolved = String(cString: real)
+            free(real)
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in resolved.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+}

@@ -1,0 +1,124 @@
+import CSQLite
+import Foundation
+import JobqCore
+import JobqSQLite
+import Testing
+
+@testable import JobqStore
+
+@Suite struct FaultTests {
+    let directory = TemporaryDirectory()
+
+    @Test func aFileThatIsNotADatabaseIsNamedAndLeftAlone() async throws {
+        let path = directory.databasePath
+        let bytes = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) })
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let error = await #expect(throws: StoreError.notADatabase(path: path)) { try await JobStore(path: path) }
+        #expect(error?.description.contains(path) == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func aDirectoryThatCannotBeCreated() async throws {
+        await #expect(throws: StoreError.self) { try await JobStore(path: "/proc/jobq-no-such/dir/jobq.db") }
+        let file = directory.path + "/plain-file"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let error = await #expect(throws: StoreError.self) { try await JobStore(path: file + "/jobq.db") }
+        #expect(error?.description == "cannot open database \(file)/jobq.db: \(file) is not a directory")
+    }
+
+    @Test func aDirectoryThatCannotBeWritten() async throws {
+        // Root ignores directory permissions; sysfs refuses new files even to root.
+        let path: String
+        if geteuid() == 0 {
+            path = "/sys/kernel/jobq-test.db"
+        } else {
+            let readOnly = directory.path + "/read-only"
+            try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: false)
+            chmod(readOnly, 0o500)
+            path = readOnly + "/jobq.db"
+        }
+        let error = await #expect(throws: StoreError.self) { try await JobStore(path: path) }
+        #expect(error?.description.contains(path) == true)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func aMissingFileIsAnErrorWhenCreationIsNotWanted() async throws {
+        let path = directory.databasePath
+        await #expect(throws: StoreError.cannotOpen(path: path, reason: "no such file")) {
+            try await JobStore(path: path, createIfMissing: false)
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func aWriterHoldingTheLockPastTheBusyTimeout() async throws {
+        let path = directory.databasePath
+        let store = try await JobStore(path: path, busyTimeout: .milliseconds(100))
+        let existing = try await store.enqueue([request()], now: t0)[0]
+        let other = try Connection(path: path)
+        try other.execute("BEGIN IMMEDIATE")
+        let error = await #expect(throws: StoreError.busy(path: path)) { try await store.enqueue([request()], now: t0) }
+        #expect(error?.description.contains(path) == true)
+        // Readers are not blocked by a writer in WAL mode.
+        #expect(try await store.job(existing.id) == existing)
+        try other.execute("COMMIT")
+        #expect(try await store.enqueue([request()], now: t0).count == 1)
+    }
+
+    @Test func diskFullAtCommitRollsBackAndTheStoreRecovers() async throws {
+        let faults = FaultSwitch()
+        let path = directory.databasePath
+        let store = try await JobStore(path: path, faults: faults.faults)
+        faults.failCommits(with: SQLITE_FULL)
+        await #expect(throws: StoreError.diskFull(path: path)) {
+            try await store.enqueue([request(queue: "new"), request()], now: t0)
+        }
+        faults.clear()
+        #expect(try await store.jobs().isEmpty)
+        #expect(try await store.queueStats().isEmpty)
+        #expect(try await store.enqueue([request()], now: t0).count == 1)
+    }
+
+    @Test func diskFullMidBatchLeavesNothingHalfWritten() async throws {
+        let faults = FaultSwitch()
+        let path = directory.databasePath
+        let store = try await JobStore(path: path, faults: faults.faults)
+        faults.failSteps(startingWith: "INSERT INTO jobs", with: SQLITE_FULL, skip: 2)
+        await #expect(throws: StoreError.diskFull(path: path)) {
+            try await store.enqueue([request("1"), request("2"), request("3"), request("4")], now: t0)
+        }
+        faults.clear()
+        #expect(try await store.jobs().isEmpty)
+        #expect(try await store.enqueue([request("1"), request("2")], now: t0).count == 2)
+    }
+
+    @Test func aFailedGroupCommitChangesNoJob() async throws {
+        let faults = FaultSwitch()
+        let store = try await JobStore(path: directory.databasePath, durability: .normal, faults: faults.faults)
+        _ = try await store.enqueue([request(), request()], now: t0)
+        let runs = try await store.start(now: t0)
+        faults.failCommits(with: SQLITE_IOERR)
+        let results = runs.map { JobResult(id: $0.id, attempt: $0.attempt, outcome: .succeeded, finishedAt: t0 + 1) }
+        let error = await #expect(throws: StoreError.self) { try await store.finish(results) }
+        guard case .sqlite(let sqlite)? = error else {
+            Issue.record("expected a SQLite error, got \(String(describing: error))")
+            return
+        }
+        #expect(sqlite.code == SQLITE_IOERR && sqlite.sql == "COMMIT" && sqlite.description.contains(directory.databasePath))
+        #expect(try await store.jobs(state: .running).count == 2)
+        faults.clear()
+        #expect(try await store.finish(results).values.allSatisfy { $0 == .succeeded })
+    }
+
+    @Test func anInjectedBusyIsRetriedUntilTheTimeoutThenReported() async throws {
+        let faults = FaultSwitch()
+        let path = directory.databasePath
+        let store = try await JobStore(path: path, busyTimeout: .milliseconds(50), faults: faults.faults)
+        faults.failSteps(startingWith: "BEGIN IMMEDIATE", with: SQLITE_BUSY)
+        await #expect(throws: StoreError.busy(path: path)) { try await store.enqueue([request()], now: t0) }
+        #expect(try await store.jobs().isEmpty)
+        // A busy that clears within the timeout is retried transparently.
+        faults.failSteps(startingWith: "BEGIN IMMEDIATE", with: SQLITE_BUSY, times: 3)
+        #expect(try await store.enqueue([request()], now: t0).count == 1)
+    }
+}
