@@ -7,6 +7,22 @@ import ArgumentParser
 public enum JobqMain {
     /// Runs `jobq` with `arguments` (without the program name) and returns the exit status.
     public static func run(arguments: [String]) async -> Int32 {
+        // `jobq --db PATH <command> ...` is accepted as well as `jobq <command> --db PATH ...`.
+        var arguments = arguments
+        var leadingDatabase: String?
+        if arguments.first == "--db", arguments.count >= 2 {
+            leadingDatabase = arguments[1]
+            arguments.removeFirst(2)
+        } else if let first = arguments.first, first.hasPrefix("--db=") {
+            leadingDatabase = String(first.dropFirst("--db=".count))
+            arguments.removeFirst()
+        }
+        return await GlobalOptions.$leadingDatabase.withValue(leadingDatabase) {
+            await execute(arguments)
+        }
+    }
+
+    private static func execute(_ arguments: [String]) async -> Int32 {
         let command: any ParsableCommand
         do {
             command = try JobqCommand.parseAsRoot(arguments)
@@ -47,6 +63,10 @@ struct JobqCommand: AsyncParsableCommand {
         commandName: "jobq",
         abstract: "Enqueue jobs for jobqd and watch them run.",
         discussion: """
+            Every command takes --db PATH (before or after the command name); without it the \
+            database is $JOBQ_DB, else /var/lib/jobq/jobq.db if it exists, else \
+            $XDG_STATE_HOME/jobq/jobq.db (~/.local/state/jobq/jobq.db).
+
             jobq writes jobs straight into the SQLite database that the jobqd daemon runs them from, \
             so it works whether or not the daemon is running.
 
@@ -64,6 +84,4 @@ struct JobqCommand: AsyncParsableCommand {
             Pause.self, Resume.self, QueueCommand.self, Purge.self,
         ]
     )
-
-    @OptionGroup var global: GlobalOptions
 }

@@ -95,6 +95,8 @@ struct Add: AsyncParsableCommand {
     }
 
     func validate() throws {
+        // The passthrough argument captures a leading --help too; it still means help.
+        if words.first == "--help" || words.first == "-h" { throw CleanExit.helpRequest(Self.self) }
         if let first = words.first, first != "--", first.hasPrefix("-"), first.count > 1 {
             throw ValidationError(
                 "unknown option '\(first.displaySafe)' for add (put -- before a command that starts with a dash)")

@@ -29,7 +29,8 @@ struct Retry: AsyncParsableCommand {
         let database = Database(global, environment: ProcessEnvironment.current())
         var seen = Set<JobID>()
         let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
-        try await database.reading(ifMissing: { throw database.jobNotFound(ids[0]) }) { store in
+        let after: [JobID: JobState] = try await database.reading(ifMissing: { throw database.jobNotFound(ids[0]) }) {
+            store in
             let before = try await store.states(of: ids)
             for id in ids {
                 guard let state = before[id] else { throw database.jobNotFound(id) }
@@ -37,8 +38,15 @@ struct Retry: AsyncParsableCommand {
                     throw CLIError.failed("job \(id) is \(state.rawValue); only failed or cancelled jobs can be retried")
                 }
             }
-            _ = try await store.retry(ids, now: .now())
+            return try await store.retry(ids, now: .now())
         }
-        OutputStream.standardOutput.write(ids.map { "\($0) pending\n" }.joined())
+        OutputStream.standardOutput.write(ids.map { "\($0) \(after[$0]?.rawValue ?? "pending")\n" }.joined())
+        // A job whose dependency is still failed or cancelled is cancelled again at once.
+        let blocked = ids.filter { after[$0] == .cancelled }
+        guard blocked.isEmpty else {
+            throw CLIError.failed(
+                blocked.map { "job \($0)" }.joined(separator: ", ")
+                    + " cancelled again: a dependency failed or was cancelled (retry it too; see jobq show)")
+        }
     }
 }

@@ -13,6 +13,10 @@ struct GlobalOptions: ParsableArguments {
                 + " (~/.local/state/jobq/jobq.db).",
             valueName: "path"))
     var db: String?
+
+    /// A `--db` given before the command name (`jobq --db PATH status`), which
+    /// `JobqMain` takes off the arguments; the command's own `--db` wins over it.
+    @TaskLocal static var leadingDatabase: String?
 }
 
 /// The database a command works on: where it is, and how to open it.
@@ -21,7 +25,7 @@ struct Database {
     let path: String
 
     init(_ options: GlobalOptions, environment: [String: String]) {
-        path = DatabaseLocation.resolve(explicit: options.db, environment: environment)
+        path = DatabaseLocation.resolve(explicit: options.db ?? GlobalOptions.leadingDatabase, environment: environment)
     }
 
     /// Opens the database for a command that writes, creating the file and its missing
