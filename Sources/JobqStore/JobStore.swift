@@ -396,6 +396,8 @@ public actor JobStore {
                   AND state IN ('pending', 'running')
                 """)
             if let queue { try statement.bind(queue, at: 1) }
+            // Reset: an active statement keeps the read snapshot (and data_version) frozen.
+            defer { statement.reset() }
             try statement.step()
             return statement.int(at: 0)
         }
@@ -658,6 +660,8 @@ public actor JobStore {
                 WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0
                 """)
             try statement.bind(queue, at: 1)
+            // Reset: an active statement keeps the read snapshot (and data_version) frozen.
+            defer { statement.reset() }
             try statement.step()
             return statement.optionalInt64(at: 0).map(Timestamp.init(milliseconds:))
         }
