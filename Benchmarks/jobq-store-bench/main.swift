@@ -1,0 +1,398 @@
+// Store throughput and latency, each next to a raw-SQLite baseline doing the same work with
+// plain prepared statements and the same pragmas, medians of several runs.
+//
+//   swift run -c release jobq-store-bench [--runs N] [--quick] [--dir DIR]
+//
+// --quick shrinks every size (for a smoke test of the benchmark itself; the figures mean little).
+import JobqCore
+import JobqSQLite
+import JobqStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// MARK: - Options
+
+struct Options {
+    var runs = 5
+    var quick = false
+    var baseDirectory = "/tmp"
+
+    static func parse() -> Options {
+        var options = Options()
+        var index = 1
+        let arguments = CommandLine.arguments
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--runs" where index + 1 < arguments.count:
+                index += 1
+                options.runs = max(1, Int(arguments[index]) ?? options.runs)
+            case "--quick": options.quick = true
+            case "--dir" where index + 1 < arguments.count:
+                index += 1
+                options.baseDirectory = arguments[index]
+            default:
+                print("usage: jobq-store-bench [--runs N] [--quick] [--dir DIR]")
+                exit(64)
+            }
+            index += 1
+        }
+        return options
+    }
+}
+
+let options = Options.parse()
+let runs = options.runs
+let quick = options.quick
+let baseDirectory = options.baseDirectory
+let batchSize = 500
+let enqueueRows = quick ? 5_000 : 50_000
+let protocolJobs = quick ? 5_000 : 50_000
+let singleEnqueues = quick ? 50 : 300
+let bigBacklog = quick ? 20_000 : 1_000_000
+let claimSamples = quick ? 200 : 2_000
+
+// MARK: - Helpers
+
+func makeDirectory() -> String {
+    var template = Array("\(baseDirectory)/jobq-store-bench.XXXXXX".utf8CString)
+    guard let created = mkdtemp(&template) else {
+        print("cannot create a directory in \(baseDirectory)")
+        exit(1)
+    }
+    return String(cString: created)
+}
+
+func removeDatabase(_ path: String) {
+    for suffix in ["", "-wal", "-shm", ".lock", ".sock"] { unlink(path + suffix) }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+func seconds(_ duration: Duration) -> Double { duration.seconds }
+
+func format(_ value: Double) -> String {
+    if value >= 100 { return String(Int(value.rounded())) }
+    let scaled = (value * 100).rounded() / 100
+    return "\(scaled)"
+}
+
+func rate(_ count: Int, _ elapsed: Duration) -> Double { Double(count) / seconds(elapsed) }
+
+func requests(_ range: Range<Int>, queue: String = "bench") -> [JobRequest] {
+    range.map { JobRequest(queue: queue, command: .argv(["echo", "job-\($0)"]), workingDirectory: "/tmp") }
+}
+
+/// A raw connection with the store's pragmas on a database the store has created.
+func rawConnection(_ path: String, durability: Durability) throws -> Connection {
+    let connection = try Connection(path: path)
+    _ = try connection.text("PRAGMA journal_mode = WAL")
+    try connection.execute(durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+    try connection.execute("PRAGMA foreign_keys = ON")
+    return connection
+}
+
+let insertSQL = """
+    INSERT INTO jobs (queue, state, priority, argv, shell, cwd, env, run_at, timeout_ms, max_retries,
+                      backoff_ms, enqueued_at, unmet_deps, error, finished_at)
+    VALUES (?1, 'pending', 0, ?2, NULL, '/tmp', '{}', ?3, NULL, 0, 1000, ?3, 0, NULL, NULL)
+    """
+
+func rawInsert(_ connection: Connection, _ range: Range<Int>, queue: String = "bench") throws {
+    let now = Timestamp.now().milliseconds
+    try connection.writeTransaction {
+        let statement = try connection.prepare(insertSQL)
+        for index in range {
+            statement.reset()
+            try statement.bind(queue, at: 1)
+            try statement.bind("[\"echo\",\"job-\(index)\"]", at: 2)
+            try statement.bind(now, at: 3)
+            try statement.run()
+        }
+    }
+}
+
+func ensureQueue(_ connection: Connection, _ queue: String) throws {
+    try connection.execute("INSERT OR IGNORE INTO queues (name, created_at) VALUES ('\(queue)', 0)")
+}
+
+// MARK: - Machine
+
+func machineDescription() -> String {
+    var cpu = "unknown CPU"
+    if let file = fopen("/proc/cpuinfo", "r") {
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        while getline(&line, &capacity, file) > 0 {
+            let text = String(cString: line!)
+            if text.hasPrefix("model name") {
+                cpu = String(text.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters()
+                break
+            }
+        }
+        free(line)
+    }
+    var names = utsname()
+    uname(&names)
+    let kernel = withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let system = withUnsafeBytes(of: &names.sysname) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+    return "\(cpu), \(cores) cores, \(system) \(kernel), SQLite \(SQLiteVersion.text), files in \(baseDirectory)"
+}
+
+extension String {
+    fileprivate func trimmingCharacters() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\t" }.reversed())
+    }
+}
+
+// MARK: - Benchmarks
+
+let directory = makeDirectory()
+defer { rmdir(directory) }
+print("jobq-store-bench: \(runs) runs each, medians; batch \(batchSize)")
+print("machine: \(machineDescription())")
+print("")
+
+/// Batch enqueue through JobStore.
+func storeEnqueue(durability: Durability) async throws -> Double {
+    let path = directory + "/enqueue.db"
+    removeDatabase(path)
+    defer { removeDatabase(path) }
+    let store = try await JobStore(path: path, durability: durability)
+    let clock = ContinuousClock()
+    let start = clock.now
+    var next = 0
+    while next < enqueueRows {
+        _ = try await store.enqueue(requests(next..<min(next + batchSize, enqueueRows)))
+        next += batchSize
+    }
+    return rate(enqueueRows, clock.now - start)
+}
+
+/// The same rows with a plain prepared INSERT, 500 per transaction, same schema and pragmas.
+func rawEnqueue(durability: Durability) async throws -> Double {
+    let path = directory + "/enqueue-raw.db"
+    removeDatabase(path)
+    defer { removeDatabase(path) }
+    do { _ = try await JobStore(path: path) }  // the same schema
+    let connection = try rawConnection(path, durability: durability)
+    try ensureQueue(connection, "bench")
+    let clock = ContinuousClock()
+    let start = clock.now
+    var next = 0
+    while next < enqueueRows {
+        try rawInsert(connection, next..<min(next + batchSize, enqueueRows))
+        next += batchSize
+    }
+    return rate(enqueueRows, clock.now - start)
+}
+
+/// claim + markRunning + finish(succeeded) in batches, through JobStore (daemon durability).
+func storeProtocol() async throws -> Double {
+    let path = directory + "/protocol.db"
+    removeDatabase(path)
+    defer { removeDatabase(path) }
+    let store = try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
+    var next = 0
+    while next < protocolJobs {
+        _ = try await store.enqueue(requests(next..<min(next + batchSize, protocolJobs)))
+        next += batchSize
+    }
+    let clock = ContinuousClock()
+    let start = clock.now
+    var done = 0
+    while done < protocolJobs {
+        let now = Timestamp.now()
+        let claimed = try await store.claim(queue: "bench", limit: batchSize, now: now)
+        let started = try await store.markRunning(claimed.map { ($0.id, $0.attempt, now, nil) })
+        let results = claimed.filter { started.contains($0.id) }.map {
+            JobResult(id: $0.id, attempt: $0.attempt, outcome: .succeeded, finishedAt: now)
+        }
+        done += try await store.finish(results).count
+    }
+    return rate(protocolJobs, clock.now - start)
+}
+
+/// The same three steps with plain statements: claim (the same UPDATE … RETURNING), start, complete.
+func rawProtocol() async throws -> Double {
+    let path = directory + "/protocol-raw.db"
+    removeDatabase(path)
+    defer { removeDatabase(path) }
+    do { _ = try await JobStore(path: path) }
+    let connection = try rawConnection(path, durability: .normal)
+    try ensureQueue(connection, "bench")
+    var next = 0
+    while next < protocolJobs {
+        try rawInsert(connection, next..<min(next + batchSize, protocolJobs))
+        next += batchSize
+    }
+    let claimSQL = """
+        UPDATE jobs SET claimed = 1 WHERE id IN (
+            SELECT id FROM jobs INDEXED BY jobs_ready
+            WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND run_at <= ?2
+            ORDER BY priority DESC, id LIMIT ?3)
+        RETURNING id
+        """
+    let clock = ContinuousClock()
+    let start = clock.now
+    var done = 0
+    while done < protocolJobs {
+        let now = Timestamp.now().milliseconds
+        let ids: [Int64] = try connection.writeTransaction {
+            let claim = try connection.prepare(claimSQL)
+            try claim.bind("bench", at: 1)
+            try claim.bind(now, at: 2)
+            try claim.bind(batchSize, at: 3)
+            var ids: [Int64] = []
+            while try claim.step() { ids.append(claim.int64(at: 0)) }
+            claim.reset()
+            return ids
+        }
+        try connection.writeTransaction {
+            let run = try connection.prepare(
+                "UPDATE jobs SET state = 'running', attempts = 1, started_at = ?2, claimed = 0 WHERE id = ?1")
+            for id in ids {
+                run.reset()
+                try run.bind(id, at: 1)
+                try run.bind(now, at: 2)
+                try run.run()
+            }
+        }
+        try connection.writeTransaction {
+            let complete = try connection.prepare(
+                "UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = ?2 WHERE id = ?1")
+            for id in ids {
+                complete.reset()
+                try complete.bind(id, at: 1)
+                try complete.bind(now, at: 2)
+                try complete.run()
+            }
+        }
+        done += ids.count
+    }
+    return rate(protocolJobs, clock.now - start)
+}
+
+/// Latencies (ms) of single-job durable enqueues (`jobq add`), through JobStore and raw.
+func singleEnqueueLatencies() async throws -> (store: [Double], raw: [Double]) {
+    let path = directory + "/single.db"
+    removeDatabase(path)
+    defer { removeDatabase(path) }
+    let store = try await JobStore(path: path, durability: .full)
+    let clock = ContinuousClock()
+    var storeTimes: [Double] = []
+    for index in 0..<singleEnqueues {
+        let start = clock.now
+        _ = try await store.enqueue(requests(index..<index + 1))
+        storeTimes.append(seconds(clock.now - start) * 1000)
+    }
+    let connection = try rawConnection(path, durability: .full)
+    var rawTimes: [Double] = []
+    for index in 0..<singleEnqueues {
+        let start = clock.now
+        try rawInsert(connection, index..<index + 1)
+        rawTimes.append(seconds(clock.now - start) * 1000)
+    }
+    return (storeTimes, rawTimes)
+}
+
+/// Median latency (µs) of `claim(limit: 1)` on a queue with `backlog` due jobs (the backlog stays
+/// about the same: each sample claims one job out of it).
+func claimLatency(path: String, store: JobStore) async throws -> Double {
+    let clock = ContinuousClock()
+    var times: [Double] = []
+    for _ in 0..<claimSamples {
+        let now = Timestamp.now()
+        let start = clock.now
+        let claimed = try await store.claim(queue: "bench", limit: 1, now: now)
+        times.append(seconds(clock.now - start) * 1_000_000)
+        precondition(claimed.count == 1)
+    }
+    return median(times)
+}
+
+func fill(_ path: String, count: Int) async throws -> JobStore {
+    removeDatabase(path)
+    do { _ = try await JobStore(path: path) }
+    let connection = try rawConnection(path, durability: .normal)
+    try ensureQueue(connection, "bench")
+    var next = 0
+    while next < count {
+        try rawInsert(connection, next..<min(next + 10_000, count))
+        next += 10_000
+    }
+    try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
+}
+
+// MARK: - Run
+
+func measure(_ body: () async throws -> Double) async throws -> Double {
+    var values: [Double] = []
+    for _ in 0..<runs { values.append(try await body()) }
+    return median(values)
+}
+
+func report(_ line: String) {
+    print(line)
+}
+
+report("| measurement | jobq store | raw SQLite | store / raw |")
+report("|---|---|---|---|")
+for durability in [Durability.full, .normal] {
+    let name = durability == .full ? "FULL" : "NORMAL"
+    let store = try await measure { try await storeEnqueue(durability: durability) }
+    let raw = try await measure { try await rawEnqueue(durability: durability) }
+    report("| batch enqueue, synchronous=\(name) (rows/s) | \(format(store)) | \(format(raw)) | \(format(store / raw * 100))% |")
+}
+let protocolStore = try await measure { try await storeProtocol() }
+let protocolRaw = try await measure { try await rawProtocol() }
+report(
+    "| claim + markRunning + finish, batches of \(batchSize) (jobs/s) | \(format(protocolStore)) | \(format(protocolRaw)) | \(format(protocolStore / protocolRaw * 100))% |"
+)
+
+var storeP50: [Double] = []
+var storeP99: [Double] = []
+var rawP50: [Double] = []
+var rawP99: [Double] = []
+for _ in 0..<runs {
+    let latencies = try await singleEnqueueLatencies()
+    storeP50.append(percentile(latencies.store, 0.5))
+    storeP99.append(percentile(latencies.store, 0.99))
+    rawP50.append(percentile(latencies.raw, 0.5))
+    rawP99.append(percentile(latencies.raw, 0.99))
+}
+report(
+    "| single durable enqueue p50 / p99 (ms) | \(format(median(storeP50))) / \(format(median(storeP99))) | \(format(median(rawP50))) / \(format(median(rawP99))) | |"
+)
+
+let smallPath = directory + "/small.db"
+let bigPath = directory + "/big.db"
+var small: [Double] = []
+var big: [Double] = []
+do {
+    let bigStore = try await fill(bigPath, count: bigBacklog)
+    let smallStore = try await fill(smallPath, count: claimSamples * runs)
+    for _ in 0..<runs {
+        small.append(try await claimLatency(path: smallPath, store: smallStore))
+        big.append(try await claimLatency(path: bigPath, store: bigStore))
+    }
+}
+removeDatabase(smallPath)
+removeDatabase(bigPath)
+let smallMedian = median(small)
+let bigMedian = median(big)
+report(
+    "| claim(limit: 1) latency, \(bigBacklog) pending vs. a small queue (µs) | \(format(bigMedian)) vs. \(format(smallMedian)) | | \(format(bigMedian / smallMedian))× |"
+)

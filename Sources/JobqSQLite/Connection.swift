@@ -1,7 +1,7 @@
 import CSQLite
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One SQLite connection: opened with explicit flags, extended result codes and a busy timeout,
@@ -177,3 +177,9 @@ public final class Connection {
 
 @available(*, unavailable, message: "a connection is confined to one thread; use it from a DedicatedThreadExecutor")
 extension Connection: Sendable {}
+
+/// The SQLite library this process runs with.
+public enum SQLiteVersion {
+    /// `sqlite3_libversion()`, e.g. "3.40.1".
+    public static var text: String { String(cString: sqlite3_libversion()) }
+}

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A serial executor that runs everything it is given on one thread of its own, never on the
@@ -36,10 +36,12 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
 
         // The thread owns a strong reference to the executor until its loop ends.
         let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { raw in
-            Unmanaged<DedicatedThreadExecutor>.fromOpaque(raw!).takeRetainedValue().runLoop()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, nil,
+            { raw in
+                Unmanaged<DedicatedThreadExecutor>.fromOpaque(raw!).takeRetainedValue().runLoop()
+                return nil
+            }, context)
         precondition(result == 0, "cannot start the thread '\(name)': pthread_create returned \(result)")
         pthread_detach(thread)
     }

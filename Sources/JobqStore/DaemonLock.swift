@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The single-daemon lock: an exclusive `flock` on `<db>.lock` beside the database, held for

@@ -1,7 +1,7 @@
 import JobqCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Creating the database file and its directory ourselves, before SQLite opens it, so that the

@@ -2,7 +2,7 @@ import JobqSQLite
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The wake-up call from clients to the daemon: a one-byte datagram on a Unix socket beside
@@ -52,7 +52,8 @@ public enum Doorbell {
             let descriptor = socket(
                 AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard descriptor >= 0 else {
-                throw .cannotOpen(path: Doorbell.socketPath(databasePath: databasePath), reason: DatabaseFile.lastError())
+                throw .cannotOpen(
+                    path: Doorbell.socketPath(databasePath: databasePath), reason: DatabaseFile.lastError())
             }
             if let path { unlink(path) }
             let bound = withUnsafePointer(to: &address.address) { pointer in

@@ -3,7 +3,7 @@ import JobqCore
 import JobqSQLite
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The durable job store: one SQLite connection, owned by an actor that runs on a thread of its
@@ -82,7 +82,8 @@ public actor JobStore {
         }
         let mode = try connection.text("PRAGMA journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
-            throw StoreError.cannotOpen(path: connection.path, reason: "cannot switch to WAL mode (got \(mode ?? "nothing"))")
+            throw StoreError.cannotOpen(
+                path: connection.path, reason: "cannot switch to WAL mode (got \(mode ?? "nothing"))")
         }
         try connection.execute(durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
         try connection.execute("PRAGMA foreign_keys = ON")
@@ -460,7 +461,8 @@ public actor JobStore {
             while try statement.step() {
                 runs.append(
                     InterruptedRun(
-                        id: statement.int64(at: 0), attempt: statement.int(at: 1), process: Self.processRecord(statement, at: 2)))
+                        id: statement.int64(at: 0), attempt: statement.int(at: 1),
+                        process: Self.processRecord(statement, at: 2)))
             }
             return runs
         }
@@ -848,7 +850,8 @@ public actor JobStore {
             try dependents.bind(result.id, at: 1)
             try dependents.run()
         case .failed, .cancelled:
-            try cascadeCancel(from: result.id, because: state == .failed ? "failed" : "was cancelled", now: result.finishedAt)
+            try cascadeCancel(
+                from: result.id, because: state == .failed ? "failed" : "was cancelled", now: result.finishedAt)
         case .pending, .running:
             break
         }
@@ -948,7 +951,8 @@ public actor JobStore {
         return state
     }
 
-    private func decodeCommand(_ row: Statement, argv: Int32, shell: Int32, id: JobID) throws(StoreError) -> JobCommand {
+    private func decodeCommand(_ row: Statement, argv: Int32, shell: Int32, id: JobID) throws(StoreError) -> JobCommand
+    {
         if let text = row.string(at: argv) {
             do {
                 let words = try JSONText.decodeArray(text)
@@ -960,11 +964,14 @@ public actor JobStore {
                 throw StoreError.from(error)
             }
         }
-        guard let script = row.string(at: shell) else { throw .undecodableJob(id, reason: "neither argv nor shell is set") }
+        guard let script = row.string(at: shell) else {
+            throw .undecodableJob(id, reason: "neither argv nor shell is set")
+        }
         return .shell(script)
     }
 
-    private func decodeEnvironment(_ row: Statement, at column: Int32, id: JobID) throws(StoreError) -> [String: String] {
+    private func decodeEnvironment(_ row: Statement, at column: Int32, id: JobID) throws(StoreError) -> [String: String]
+    {
         guard let text = row.string(at: column) else { return [:] }
         do {
             return try JSONText.decodeObject(text)

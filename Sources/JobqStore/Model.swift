@@ -1,7 +1,7 @@
 import JobqCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A job's identity: the `jobs.id` column, never reused (the table is AUTOINCREMENT).
@@ -66,8 +66,10 @@ public struct QueueSettings: Sendable, Hashable {
     /// A paused queue starts no new jobs.
     public var paused: Bool
 
-    public init(name: String, concurrency: Int? = nil, capacity: Int? = nil, idleTimeout: Duration? = nil,
-                paused: Bool = false) {
+    public init(
+        name: String, concurrency: Int? = nil, capacity: Int? = nil, idleTimeout: Duration? = nil,
+        paused: Bool = false
+    ) {
         self.name = name
         self.concurrency = concurrency
         self.capacity = capacity
@@ -133,8 +135,10 @@ public struct JobResult: Sendable, Hashable {
     public var stderr: [UInt8]
     public var finishedAt: Timestamp
 
-    public init(id: JobID, attempt: Int, outcome: JobOutcome, stdout: [UInt8] = [], stderr: [UInt8] = [],
-                finishedAt: Timestamp) {
+    public init(
+        id: JobID, attempt: Int, outcome: JobOutcome, stdout: [UInt8] = [], stderr: [UInt8] = [],
+        finishedAt: Timestamp
+    ) {
         self.id = id
         self.attempt = attempt
         self.outcome = outcome

@@ -19,8 +19,10 @@ import Testing
     @Test func priorityThenFIFO() async throws {
         let store = try await makeStore()
         let jobs = try await store.enqueue(
-            [request("low1"), request("high1", priority: 5), request("low2"), request("high2", priority: 5),
-             request("mid", priority: 1), request("neg", priority: -3)], now: t0)
+            [
+                request("low1"), request("high1", priority: 5), request("low2"), request("high2", priority: 5),
+                request("mid", priority: 1), request("neg", priority: -3),
+            ], now: t0)
         let ids = jobs.map(\.id)
         let first = try await store.claim(queue: "default", limit: 3, now: t0)
         #expect(first.map(\.id) == [ids[1], ids[3], ids[4]])
@@ -80,7 +82,8 @@ import Testing
     }
 
     @Test(arguments: [
-        JobOutcome.failed(exitCode: 1, signal: nil, reason: nil), .cancelled(reason: nil), .timedOut(after: .seconds(1)),
+        JobOutcome.failed(exitCode: 1, signal: nil, reason: nil), .cancelled(reason: nil),
+        .timedOut(after: .seconds(1)),
     ])
     func failureAndCancellationCascadeTransitively(outcome: JobOutcome) async throws {
         let store = try await makeStore()
@@ -170,7 +173,8 @@ import Testing
         #expect(try await store.finish(first, .failed(exitCode: 1, signal: nil, reason: nil), at: t0 + 3) == nil)
         try await store.updateOutput(job.id, attempt: 1, stdout: [1], stderr: [1])
         let running = try #require(try await store.job(job.id))
-        #expect(running.state == .running && running.attempts == 2 && running.stdout.isEmpty && running.process == process)
+        #expect(
+            running.state == .running && running.attempts == 2 && running.stdout.isEmpty && running.process == process)
         #expect(try await store.finish(claimed[0], .succeeded, at: t0 + 4) == .succeeded)
         // And a duplicate of a result already applied changes nothing.
         #expect(try await store.finish(claimed[0], .failed(exitCode: 1, signal: nil, reason: nil), at: t0 + 5) == nil)
@@ -197,10 +201,11 @@ import Testing
         _ = try await store.claim(queue: "default", limit: 1, now: t0)  // d: claimed, not started
         _ = try await store.cancel([jobs[2].id], now: t0)  // c: cancel requested while running
         #expect(try await store.requeueInterrupted(now: t0 + 1) == 2)
-        #expect(try await store.states(of: jobs.map(\.id) + [dependent.id]) == [
-            jobs[0].id: .pending, jobs[1].id: .pending, jobs[2].id: .cancelled, jobs[3].id: .pending,
-            dependent.id: .cancelled,
-        ])
+        #expect(
+            try await store.states(of: jobs.map(\.id) + [dependent.id]) == [
+                jobs[0].id: .pending, jobs[1].id: .pending, jobs[2].id: .cancelled, jobs[3].id: .pending,
+                dependent.id: .cancelled,
+            ])
         let again = try await store.claim(queue: "default", limit: 10, now: t0 + 1)
         #expect(again.map(\.id) == [jobs[0].id, jobs[1].id, jobs[3].id])
         #expect(again.map(\.attempt) == [2, 2, 1])
@@ -243,10 +248,12 @@ import Testing
             #expect(claimPlan.contains("USING INDEX jobs_ready (queue=?)"), "\(claimPlan)")
             #expect(!claimPlan.contains("TEMP B-TREE"), "\(claimPlan)")
             let duePlan = try plan(
-                "SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0")
+                "SELECT min(run_at) FROM jobs WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0"
+            )
             #expect(duePlan.contains("jobs_due"), "\(duePlan)")
             let countPlan = try plan(
-                "SELECT count(*) FROM jobs WHERE queue IN (SELECT name FROM queues) AND state IN ('pending', 'running')")
+                "SELECT count(*) FROM jobs WHERE queue IN (SELECT name FROM queues) AND state IN ('pending', 'running')"
+            )
             #expect(countPlan.contains("COVERING INDEX jobs_queue_state"), "\(countPlan)")
         }
     }

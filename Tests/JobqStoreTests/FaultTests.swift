@@ -104,7 +104,9 @@ import Testing
             Issue.record("expected a SQLite error, got \(String(describing: error))")
             return
         }
-        #expect(sqlite.code == SQLITE_IOERR && sqlite.sql == "COMMIT" && sqlite.description.contains(directory.databasePath))
+        #expect(
+            sqlite.code == SQLITE_IOERR && sqlite.sql == "COMMIT" && sqlite.description.contains(directory.databasePath)
+        )
         #expect(try await store.jobs(state: .running).count == 2)
         faults.clear()
         #expect(try await store.finish(results).values.allSatisfy { $0 == .succeeded })

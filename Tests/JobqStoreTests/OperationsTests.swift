@@ -36,7 +36,8 @@ import Testing
 
     @Test func listingIsNewestFirstAndFiltered() async throws {
         let store = try await makeStore()
-        let a = try await store.enqueue([request("a", queue: "q1"), request("b", queue: "q2"), request("c", queue: "q1")], now: t0)
+        let a = try await store.enqueue(
+            [request("a", queue: "q1"), request("b", queue: "q2"), request("c", queue: "q1")], now: t0)
         _ = try await store.cancel([a[2].id], now: t0)
         #expect(try await store.jobs().map(\.id) == a.map(\.id).reversed())
         #expect(try await store.jobs(queue: "q1").map(\.id) == [a[2].id, a[0].id])
@@ -54,10 +55,16 @@ import Testing
         #expect(try await store.finish(running[0], .succeeded, at: t0 + 1) == .succeeded)
         let stats = try await store.queueStats()
         #expect(stats.map(\.name) == ["a", "b", "c-empty"])
-        #expect(stats[0] == QueueStats(name: "a", pending: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0,
-                                       paused: false, concurrency: nil, capacity: nil))
-        #expect(stats[1] == QueueStats(name: "b", pending: 1, running: 0, succeeded: 1, failed: 0, cancelled: 0,
-                                       paused: false, concurrency: 4, capacity: 100))
+        #expect(
+            stats[0]
+                == QueueStats(
+                    name: "a", pending: 1, running: 0, succeeded: 0, failed: 0, cancelled: 0,
+                    paused: false, concurrency: nil, capacity: nil))
+        #expect(
+            stats[1]
+                == QueueStats(
+                    name: "b", pending: 1, running: 0, succeeded: 1, failed: 0, cancelled: 0,
+                    paused: false, concurrency: 4, capacity: 100))
         #expect(stats[2].paused && stats[2].unfinished == 0)
         #expect(try await store.queueStats(queue: "b").map(\.name) == ["b"])
         #expect(try await store.queueStats(queue: "nope").isEmpty)
@@ -106,12 +113,14 @@ import Testing
 
     @Test func cancelAQueue() async throws {
         let store = try await makeStore()
-        let jobs = try await store.enqueue([request(queue: "q"), request(queue: "q"), request(queue: "other")], now: t0)
+        let jobs = try await store.enqueue(
+            [request(queue: "q"), request(queue: "q"), request(queue: "other")], now: t0)
         _ = try await store.start(queue: "q", limit: 1, now: t0)
         let dependent = try await store.enqueue([request(queue: "other", after: [jobs[1].id])], now: t0)
         #expect(try await store.cancel(queue: "q", now: t0) == 2)
-        #expect(try await store.states(of: jobs.map(\.id) + dependent.map(\.id))
-            == [jobs[0].id: .running, jobs[1].id: .cancelled, jobs[2].id: .pending, dependent[0].id: .cancelled])
+        #expect(
+            try await store.states(of: jobs.map(\.id) + dependent.map(\.id))
+                == [jobs[0].id: .running, jobs[1].id: .cancelled, jobs[2].id: .pending, dependent[0].id: .cancelled])
     }
 
     @Test func retryGivesAFreshBudget() async throws {
@@ -123,7 +132,9 @@ import Testing
         let second = try await store.start(limit: 1, now: due)[0]
         #expect(try await store.finish(second, .failed(exitCode: 3, signal: nil, reason: nil), at: due + 1) == .failed)
         let failed = try #require(try await store.job(jobs[0].id))
-        #expect(failed.failures == 2 && failed.attempts == 2 && failed.exitCode == 3 && failed.error == "exited with status 3")
+        #expect(
+            failed.failures == 2 && failed.attempts == 2 && failed.exitCode == 3
+                && failed.error == "exited with status 3")
 
         await #expect(throws: StoreError.jobNotFound(555)) { try await store.retry([555], now: t0) }
         let result = try await store.retry([jobs[0].id, jobs[1].id], now: t0 + 100)
@@ -148,7 +159,8 @@ import Testing
         #expect(try await store.job(child.id)?.error == "dependency \(parent.id) failed")
 
         // Together, the child waits for the parent.
-        #expect(try await store.retry([child.id, parent.id], now: t0 + 3) == [child.id: .pending, parent.id: .pending])
+        #expect(
+            try await store.retry([child.id, parent.id], now: t0 + 3) == [child.id: .pending, parent.id: .pending])
         #expect(try await store.job(child.id)?.unmetDependencies == 1)
         let again = try await store.start(now: t0 + 3)
         #expect(again.map(\.id) == [parent.id])
@@ -166,8 +178,9 @@ import Testing
 
         try await store.updateQueue("q", concurrency: 3, capacity: 50, idleTimeout: .seconds(2))
         try await store.updateQueue("q", capacity: .some(nil))  // reset one, leave the others
-        #expect(try await store.queueSettings()
-            == [QueueSettings(name: "q", concurrency: 3, capacity: nil, idleTimeout: .seconds(2), paused: false)])
+        #expect(
+            try await store.queueSettings()
+                == [QueueSettings(name: "q", concurrency: 3, capacity: nil, idleTimeout: .seconds(2), paused: false)])
         await #expect(throws: StoreError.invalidRequest("concurrency must be at least 1, not 0")) {
             try await store.updateQueue("q", concurrency: 0)
         }
@@ -209,7 +222,10 @@ import Testing
         let job = try #require(try await store.job(run.id))
         #expect(job.stdout == Array(big.suffix(JobStore.outputTailLimit)) && job.stderr == [1, 2])
         _ = try await store.finish(
-            [JobResult(id: run.id, attempt: run.attempt, outcome: .succeeded, stdout: big, stderr: [], finishedAt: t0 + 1)])
+            [
+                JobResult(
+                    id: run.id, attempt: run.attempt, outcome: .succeeded, stdout: big, stderr: [], finishedAt: t0 + 1)
+            ])
         #expect(try await store.job(run.id)?.stdout.count == JobStore.outputTailLimit)
     }
 
@@ -217,7 +233,8 @@ import Testing
         let store = try await makeStore()
         let jobs = try await store.enqueue([request(), request()], now: t0)
         _ = try await store.cancel([jobs[1].id], now: t0)
-        #expect(try await store.states(of: [jobs[0].id, jobs[1].id, 999]) == [jobs[0].id: .pending, jobs[1].id: .cancelled])
+        #expect(
+            try await store.states(of: [jobs[0].id, jobs[1].id, 999]) == [jobs[0].id: .pending, jobs[1].id: .cancelled])
         #expect(try await store.states(of: []).isEmpty)
     }
 }

@@ -35,10 +35,11 @@ import Testing
         let done = try #require(try await store.job(1))
         #expect(done.state == .succeeded && done.command == .argv(["echo", "hello"]) && done.environment == ["A": "1"])
         #expect(done.stdout == Array("hello\n".utf8) && done.finishedAt == Timestamp(milliseconds: 1_700_000_002_000))
-        #expect(try await store.queueSettings() == [
-            QueueSettings(name: "default"),
-            QueueSettings(name: "media", concurrency: 2, capacity: 50, idleTimeout: .seconds(30), paused: true),
-        ])
+        #expect(
+            try await store.queueSettings() == [
+                QueueSettings(name: "default"),
+                QueueSettings(name: "media", concurrency: 2, capacity: 50, idleTimeout: .seconds(30), paused: true),
+            ])
         // The v2 view reads the old rows.
         let readable = try withRawConnection(path) { connection in
             try connection.text("SELECT enqueued || ' ' || finished FROM jobs_readable WHERE id = 1")

@@ -6,13 +6,15 @@
 //   jobq-store-fixture hang-mid-batch DB COUNT STOP_AT MARKER
 //       starts one batch of COUNT large jobs; before the STOP_AT-th insert it creates the file
 //       MARKER and blocks forever inside the open transaction, waiting to be SIGKILLed.
+//   jobq-store-fixture hold-lock DB MARKER
+//       takes the daemon lock, creates MARKER and waits forever, to be SIGKILLed.
 import JobqCore
 import JobqSQLite
 import JobqStore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func fail(_ message: String) -> Never {
@@ -34,7 +36,8 @@ case "enqueue":
     while next < count {
         let size = min(batch, count - next)
         let requests = (next..<next + size).map { index in
-            JobRequest(queue: arguments[3], command: .argv(["true", "\(arguments[6])-\(index)"]), workingDirectory: "/")
+            JobRequest(
+                queue: arguments[3], command: .argv(["true", "\(arguments[6])-\(index)"]), workingDirectory: "/")
         }
         _ = try await store.enqueue(requests)
         next += size
@@ -49,8 +52,7 @@ case "hang-mid-batch":
     let faults = SQLiteFaults { point in
         guard case .step(let sql) = point, sql.hasPrefix("INSERT INTO jobs") else { return nil }
         if inserts.increment() == stopAt {
-            let descriptor = open(marker, O_CREAT | O_WRONLY, 0o600)
-            close(descriptor)
+            close(open(marker, O_CREAT | O_WRONLY, 0o600))
             while true { pause() }
         }
         return nil
@@ -63,6 +65,13 @@ case "hang-mid-batch":
     }
     _ = try await store.enqueue(requests)
     fail("the batch was not supposed to commit")
+
+case "hold-lock":
+    guard arguments.count == 4 else { fail("usage: hold-lock DB MARKER") }
+    let lock = try DaemonLock.acquire(databasePath: arguments[2])
+    close(open(arguments[3], O_CREAT | O_WRONLY, 0o600))
+    while true { pause() }
+    withExtendedLifetime(lock) {}
 
 default:
     fail("unknown command \(arguments[1])")
