@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Finds the freshly built executables (`jobq`, `jobqd`) that end-to-end tests run.
 public enum Binaries {

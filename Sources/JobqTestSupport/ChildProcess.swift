@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// How a child process ended.
 public enum Termination: Sendable, Hashable, CustomStringConvertible {
@@ -112,13 +113,13 @@ public final class ChildProcess: Sendable {
         guard Libc.pipe2(&stdoutPipe, O_CLOEXEC) == 0 else { throw .spawnFailed(executable: executable, errno: errno) }
         guard Libc.pipe2(&stderrPipe, O_CLOEXEC) == 0 else {
             let code = errno
-            stdoutPipe.forEach { close($0) }
+            for descriptor in stdoutPipe { close(descriptor) }
             throw .spawnFailed(executable: executable, errno: code)
         }
         if standardInput != nil {
             guard Libc.pipe2(&stdinPipe, O_CLOEXEC) == 0 else {
                 let code = errno
-                (stdoutPipe + stderrPipe).forEach { close($0) }
+                for descriptor in stdoutPipe + stderrPipe { close(descriptor) }
                 throw .spawnFailed(executable: executable, errno: code)
             }
         }
@@ -134,7 +135,7 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], STDOUT_FILENO)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], STDERR_FILENO)
         if let currentDirectory, !Libc.addChdir(&actions, currentDirectory) {
-            (stdoutPipe + stderrPipe + (standardInput == nil ? [] : stdinPipe)).forEach { close($0) }
+            for descriptor in stdoutPipe + stderrPipe + (standardInput == nil ? [] : stdinPipe) { close(descriptor) }
             throw .spawnFailed(executable: executable, errno: ENOSYS)
         }
 
@@ -157,8 +158,8 @@ public final class ChildProcess: Sendable {
         let environmentEntries = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         let envp = environmentEntries.map { strdup($0) } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
@@ -175,7 +176,8 @@ public final class ChildProcess: Sendable {
         }
 
         let process = ChildProcess(pid: pid, executable: executable)
-        let pipes = PipeSet(stdout: stdoutPipe[0], stderr: stderrPipe[0], stdin: standardInput == nil ? -1 : stdinPipe[1])
+        let pipes = PipeSet(
+            stdout: stdoutPipe[0], stderr: stderrPipe[0], stdin: standardInput == nil ? -1 : stdinPipe[1])
         let input = standardInput ?? []
         let thread = Thread { process.collect(pipes, input: input) }
         thread.name = "ChildProcess \(pid)"
@@ -292,7 +294,11 @@ public final class ChildProcess: Sendable {
                     let chunk = buffer[0..<count]
                     let isStdout = entry.fd == pipes.stdout
                     state.withLock { state in
-                        if isStdout { state.stdout.append(contentsOf: chunk) } else { state.stderr.append(contentsOf: chunk) }
+                        if isStdout {
+                            state.stdout.append(contentsOf: chunk)
+                        } else {
+                            state.stderr.append(contentsOf: chunk)
+                        }
                     }
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
                     close(entry.fd)
@@ -300,7 +306,7 @@ public final class ChildProcess: Sendable {
                 }
             }
         }
-        readable.forEach { close($0) }
+        for descriptor in readable { close(descriptor) }
         if stdinFD >= 0 { close(stdinFD) }
 
         var status: Int32 = 0
@@ -317,14 +323,15 @@ public final class ChildProcess: Sendable {
             state.waiters = []
             return (state.result!, waiters)
         }
-        waiters.forEach { $0.resume(returning: result) }
+        for waiter in waiters { waiter.resume(returning: result) }
     }
 }
 
 /// glibc functions that Swift's Glibc module does not export (they need `_GNU_SOURCE`):
 /// `pipe2` and `posix_spawn_file_actions_addchdir_np` (glibc ≥ 2.29), looked up once.
 private enum Libc {
-    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    typealias AddChdir =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
     typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
 
     private static func lookUp<Function>(_ name: String, as type: Function.Type) -> Function? {

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Why a temporary directory could not be made.
 public struct TemporaryDirectoryError: Error, CustomStringConvertible {

@@ -31,13 +31,15 @@ struct AddTests {
             #expect(env["A"] == "b=c")
             #expect(env["HOME"] == ProcessInfo.processInfo.environment["HOME"])
             let realDirectory = try #require(realpath(cli.directory, nil).map { String(cString: $0) })
-            #expect((job["cwd"] as? String).map { $0 == cli.directory + "/sub" || $0 == realDirectory + "/sub" } == true)
+            #expect(
+                (job["cwd"] as? String).map { $0 == cli.directory + "/sub" || $0 == realDirectory + "/sub" } == true)
             let enqueued = try #require(job["enqueued_at"] as? String)
             let runAt = try #require(job["run_at"] as? String)
             #expect(enqueued.hasSuffix("Z") && enqueued.contains("T"))
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            let delay = try #require(formatter.date(from: runAt)).timeIntervalSince(try #require(formatter.date(from: enqueued)))
+            let delay = try #require(formatter.date(from: runAt)).timeIntervalSince(
+                try #require(formatter.date(from: enqueued)))
             #expect(abs(delay - 600) < 1)
         }
     }
@@ -120,7 +122,8 @@ struct AddTests {
     func verbatim() async throws {
         try await withCLI { (cli: CLI) async throws in
             let queue = "q 'x' \"y\" $(z); DROP TABLE queues;--"
-            let id = try await cli.add(["--queue", queue, "--env", "V=$(echo no)\nnext", "--", "printf"] + Self.awkward)
+            let id = try await cli.add(
+                ["--queue", queue, "--env", "V=$(echo no)\nnext", "--", "printf"] + Self.awkward)
             let job = try await cli.show(id)
             #expect(job["command"] as? [String] == ["printf"] + Self.awkward)
             #expect(job["queue"] as? String == queue)
@@ -147,7 +150,9 @@ struct AddTests {
     func hugeCommandLine() async throws {
         try await withCLI { (cli: CLI) async throws in
             // 1.5 MB in 1500 arguments: within Linux's ARG_MAX (a quarter of the 8 MB stack limit).
-            let arguments = (0..<1500).map { index in String(repeating: Character(UnicodeScalar(97 + index % 26)!), count: 1000) }
+            let arguments = (0..<1500).map { index in
+                String(repeating: Character(UnicodeScalar(97 + index % 26)!), count: 1000)
+            }
             let id = try await cli.add(["echo"] + arguments)
             let job = try await cli.show(id)
             #expect(job["command"] as? [String] == ["echo"] + arguments)

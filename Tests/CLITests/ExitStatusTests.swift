@@ -70,9 +70,10 @@ struct ExitStatusTests {
         try await withCLI { (cli: CLI) async throws in
             let help = try await cli.succeed(["--help"])
             #expect(help.stdoutText.contains("USAGE: jobq"))
-            for command in ["add", "status", "list", "show", "logs", "join", "wait", "cancel", "retry", "pause", "resume",
-                "purge"]
-            {
+            for command in [
+                "add", "status", "list", "show", "logs", "join", "wait", "cancel", "retry", "pause", "resume",
+                "purge",
+            ] {
                 let result = try await cli.succeed([command, "--help"])
                 #expect(result.stdoutText.contains("Examples:"), "\(command) --help has no example")
             }

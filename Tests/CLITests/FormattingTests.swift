@@ -19,11 +19,19 @@ struct FormattingTests {
 
     @Test("the JSON reader handles escapes, numbers and nesting, and rejects what RFC 8259 does")
     func jsonReading() throws {
-        #expect(try JSONValue.parse(Array(#" {"a":[1,-2,3.5e2,true,false,null,"\u00e9\ud83d\ude00\/"]} "#.utf8))
-            == .object([JSONMember("a", .array([.integer(1), .integer(-2), .double(350), .bool(true), .bool(false), .null, .string("é😀/")]))]))
-        for bad in ["", "{", "{\"a\" 1}", "[1,]", "01", "1.", "\"\\x\"", "\"\u{01}\"", "\"\\ud800\"", "nul", "{} {}",
-            String(repeating: "[", count: 300) + String(repeating: "]", count: 300)]
-        {
+        #expect(
+            try JSONValue.parse(Array(#" {"a":[1,-2,3.5e2,true,false,null,"\u00e9\ud83d\ude00\/"]} "#.utf8))
+                == .object([
+                    JSONMember(
+                        "a",
+                        .array([
+                            .integer(1), .integer(-2), .double(350), .bool(true), .bool(false), .null, .string("é😀/"),
+                        ]))
+                ]))
+        for bad in [
+            "", "{", "{\"a\" 1}", "[1,]", "01", "1.", "\"\\x\"", "\"\u{01}\"", "\"\\ud800\"", "nul", "{} {}",
+            String(repeating: "[", count: 300) + String(repeating: "]", count: 300),
+        ] {
             #expect(throws: JSONParseError.self, "\(bad.debugDescription)") { try JSONValue.parse(Array(bad.utf8)) }
         }
     }
@@ -40,7 +48,9 @@ struct FormattingTests {
         #expect(try TimeText.parse("+1.5s", now: now) == Timestamp(milliseconds: 1_001_500))
         let local = try TimeText.parse("2030-01-02 03:04", now: now)
         #expect(TimeText.local(local) == "2030-01-02 03:04:00")
-        for bad in ["tomorrow", "2030-13-01 00:00", "2030-02-29 00:00", "2030-01-02T03:04:05+2", "+", "+x", "2030-01-02"] {
+        for bad in [
+            "tomorrow", "2030-13-01 00:00", "2030-02-29 00:00", "2030-01-02T03:04:05+2", "+", "+x", "2030-01-02",
+        ] {
             #expect(throws: TimeText.ParseError.self, "\(bad)") { try TimeText.parse(bad, now: now) }
         }
         #expect(TimeText.relative(Timestamp(milliseconds: 997_000), now: now) == "3s ago")
@@ -52,7 +62,9 @@ struct FormattingTests {
     @Test("logs --follow prints only what is new, also when the bounded tail was cut at the front")
     func outputTail() {
         func new(_ previous: String, _ current: String) -> String {
-            String(decoding: OutputTail.newBytes(previous: Array(previous.utf8), current: Array(current.utf8)), as: UTF8.self)
+            String(
+                decoding: OutputTail.newBytes(previous: Array(previous.utf8), current: Array(current.utf8)),
+                as: UTF8.self)
         }
         #expect(new("", "abc") == "abc")
         #expect(new("abc", "abcdef") == "def")
@@ -63,9 +75,12 @@ struct FormattingTests {
 
     @Test("the progress line shows the bar, done/total, rate and ETA")
     func progressLine() {
-        #expect(ProgressBar.line(done: 0, total: 10, elapsed: .seconds(1)) == String(repeating: "░", count: 24) + "  0/10  --/s  ETA --")
-        #expect(ProgressBar.line(done: 5, total: 10, elapsed: .seconds(2))
-            == String(repeating: "█", count: 12) + String(repeating: "░", count: 12) + "  5/10  2.5/s  ETA 2s")
+        #expect(
+            ProgressBar.line(done: 0, total: 10, elapsed: .seconds(1)) == String(repeating: "░", count: 24)
+                + "  0/10  --/s  ETA --")
+        #expect(
+            ProgressBar.line(done: 5, total: 10, elapsed: .seconds(2))
+                == String(repeating: "█", count: 12) + String(repeating: "░", count: 12) + "  5/10  2.5/s  ETA 2s")
         #expect(ProgressBar.formatETA(125) == "2m05s")
         #expect(ProgressBar.formatETA(7300) == "2h01m")
         #expect(ProgressBar.formatRate(1234.4) == "1234")
@@ -83,11 +98,18 @@ struct FormattingTests {
     @Test("the batch reader skips blank lines and numbers the rest")
     func batchLines() throws {
         let defaults = JobSpec(command: .argv([]))
-        let specs = try BatchParser.parse(Array("\n{\"cmd\":[\"a\"]}\r\n \n{\"shell\":\"b\"}".utf8), defaults: defaults, now: Timestamp(milliseconds: 0))
+        let specs = try BatchParser.parse(
+            Array("\n{\"cmd\":[\"a\"]}\r\n \n{\"shell\":\"b\"}".utf8), defaults: defaults,
+            now: Timestamp(milliseconds: 0))
         #expect(specs.map(\.line) == [2, 4])
         #expect(specs.map(\.spec.command) == [.argv(["a"]), .shell("b")])
-        #expect(throws: CLIError.usage("line 1: unknown key \"x\" (known: after, at, backoff, cmd, cwd, delay, env, priority, queue, retries, shell, timeout)")) {
-            try BatchParser.parse(Array("{\"cmd\":[\"a\"],\"x\":1}".utf8), defaults: defaults, now: Timestamp(milliseconds: 0))
+        #expect(
+            throws: CLIError.usage(
+                "line 1: unknown key \"x\" (known: after, at, backoff, cmd, cwd, delay, env, priority, queue, retries, shell, timeout)"
+            )
+        ) {
+            try BatchParser.parse(
+                Array("{\"cmd\":[\"a\"],\"x\":1}".utf8), defaults: defaults, now: Timestamp(milliseconds: 0))
         }
     }
 }

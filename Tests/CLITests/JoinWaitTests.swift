@@ -40,7 +40,8 @@ struct JoinWaitTests {
             let second = try await cli.add(["--queue", "q", "false"])
             _ = try await cli.add(["--queue", "other", "true"])
             let join = try ChildProcess.launch(CLI.binary, ["join", "q", "--progress"], environment: cli.environment())
-            let waiter = try ChildProcess.launch(CLI.binary, ["wait", String(first), String(second)], environment: cli.environment())
+            let waiter = try ChildProcess.launch(
+                CLI.binary, ["wait", String(first), String(second)], environment: cli.environment())
             // Play the daemon: one job succeeds, the other fails.
             try await cli.sql("UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = 1 WHERE id = \(first)")
             #expect(!join.hasExited)
@@ -85,7 +86,9 @@ struct JoinWaitTests {
             }
             #expect(Set(ids).count == processes * perProcess)
             let queues = try await cli.status()
-            #expect((queues["w0"]?["pending"] as? Int ?? 0) + (queues["w1"]?["pending"] as? Int ?? 0) == processes * perProcess)
+            #expect(
+                (queues["w0"]?["pending"] as? Int ?? 0) + (queues["w1"]?["pending"] as? Int ?? 0) == processes
+                    * perProcess)
         }
     }
 }

@@ -11,10 +11,16 @@ struct ManageTests {
             _ = try await cli.add(["--queue", "a", "true"])
             _ = try await cli.add(["--queue", "b", "true"])
             try await cli.succeed(["pause", "b"])
-            try await cli.succeed(["queue", "set", "a", "--concurrency", "4", "--capacity", "100", "--idle-timeout", "30s"])
+            try await cli.succeed([
+                "queue", "set", "a", "--concurrency", "4", "--capacity", "100", "--idle-timeout", "30s",
+            ])
             let queues = try await cli.status()
             let a = try #require(queues["a"])
-            #expect(Set(a.keys) == ["name", "pending", "running", "succeeded", "failed", "cancelled", "paused", "concurrency", "capacity"])
+            #expect(
+                Set(a.keys) == [
+                    "name", "pending", "running", "succeeded", "failed", "cancelled", "paused", "concurrency",
+                    "capacity",
+                ])
             #expect(a["pending"] as? Int == 2)
             #expect(a["running"] as? Int == 0)
             #expect(a["paused"] as? Bool == false)
@@ -35,7 +41,10 @@ struct ManageTests {
             #expect(after["a"]?["capacity"] as? Int == 100)
 
             let show = try await cli.succeed(["queue", "show", "a", "--json"])
-            #expect(show.stdoutText == "{\"queues\":[{\"name\":\"a\",\"paused\":false,\"concurrency\":null,\"capacity\":100,\"idle_timeout_ms\":30000}]}\n")
+            #expect(
+                show.stdoutText
+                    == "{\"queues\":[{\"name\":\"a\",\"paused\":false,\"concurrency\":null,\"capacity\":100,\"idle_timeout_ms\":30000}]}\n"
+            )
             let human = try await cli.succeed(["status"])
             let lines = human.stdoutText.split(separator: "\n")
             #expect(lines.count == 3)
@@ -55,13 +64,16 @@ struct ManageTests {
             let jobs = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout)) as? [[String: Any]])
             #expect(jobs.map { $0["id"] as? Int } == [4, 3, 2, 1])
             let keys = Set(jobs[0].keys)
-            for key in ["id", "queue", "state", "priority", "attempts", "failures", "exit_code", "signal", "max_retries",
+            for key in [
+                "id", "queue", "state", "priority", "attempts", "failures", "exit_code", "signal", "max_retries",
                 "timeout_ms", "backoff_ms", "run_at", "enqueued_at", "started_at", "finished_at", "cwd", "env",
-                "cancel_requested", "command", "shell", "stdout", "stderr", "error"]
-            {
+                "cancel_requested", "command", "shell", "stdout", "stderr", "error",
+            ] {
                 #expect(keys.contains(key), "missing \(key)")
             }
-            let limited = try await cli.succeed(["list", "--queue", "a", "--state", "pending", "--limit", "1", "--json"])
+            let limited = try await cli.succeed([
+                "list", "--queue", "a", "--state", "pending", "--limit", "1", "--json",
+            ])
             let one = try #require(try JSONSerialization.jsonObject(with: Data(limited.stdout)) as? [[String: Any]])
             #expect(one.map { $0["id"] as? Int } == [4])
             let human = try await cli.succeed(["list", "-n", "0"])
@@ -101,13 +113,17 @@ struct ManageTests {
             #expect(badRetry.exitStatus == 1)
             #expect(try await cli.show(id)["state"] as? String == "cancelled", "retry is all or nothing")
 
-            #expect(try await cli.succeed(["retry", String(id), String(dependent)]).stdoutText == "\(id) pending\n\(dependent) pending\n")
+            #expect(
+                try await cli.succeed(["retry", String(id), String(dependent)]).stdoutText
+                    == "\(id) pending\n\(dependent) pending\n")
             #expect(try await cli.show(dependent)["state"] as? String == "pending")
             let notFinished = try await cli.run(["retry", String(id)])
             #expect(notFinished.exitStatus == 1)
             #expect(notFinished.stderrText.contains("is pending"))
 
-            #expect(try await cli.succeed(["cancel", "--queue", "default"]).stdoutText == "cancelled 2 jobs in queue default\n")
+            #expect(
+                try await cli.succeed(["cancel", "--queue", "default"]).stdoutText
+                    == "cancelled 2 jobs in queue default\n")
             #expect(try await cli.succeed(["purge", "--older-than", "1h"]).stdoutText == "purged 0 jobs\n")
             #expect(try await cli.succeed(["purge", "--state", "succeeded"]).stdoutText == "purged 0 jobs\n")
             #expect(try await cli.succeed(["purge", "--state", "cancelled"]).stdoutText == "purged 2 jobs\n")
@@ -124,8 +140,11 @@ struct ManageTests {
             #expect(empty.stdout.isEmpty && empty.stderr.isEmpty)
 
             // Play the daemon's part: the job runs and its output is stored as it goes.
-            try await cli.sql("UPDATE jobs SET state = 'running', attempts = 1, stdout_tail = CAST('one\n' AS BLOB), stderr_tail = CAST('warn\n' AS BLOB) WHERE id = \(id)")
-            let follower = try ChildProcess.launch(CLI.binary, ["logs", "--follow", String(id)], environment: cli.environment())
+            try await cli.sql(
+                "UPDATE jobs SET state = 'running', attempts = 1, stdout_tail = CAST('one\n' AS BLOB), stderr_tail = CAST('warn\n' AS BLOB) WHERE id = \(id)"
+            )
+            let follower = try ChildProcess.launch(
+                CLI.binary, ["logs", "--follow", String(id)], environment: cli.environment())
             try await waitUntil("the first output", timeout: .seconds(20)) {
                 String(decoding: follower.outputSoFar.stdout, as: UTF8.self) == "one\n"
             }
@@ -134,7 +153,9 @@ struct ManageTests {
                 String(decoding: follower.outputSoFar.stdout, as: UTF8.self) == "one\ntwo\n"
             }
             #expect(!follower.hasExited)
-            try await cli.sql("UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = 1, stdout_tail = CAST('one\ntwo\nthree\n' AS BLOB) WHERE id = \(id)")
+            try await cli.sql(
+                "UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = 1, stdout_tail = CAST('one\ntwo\nthree\n' AS BLOB) WHERE id = \(id)"
+            )
             let result = try await follower.waitForExit(timeout: .seconds(20))
             #expect(result.exitStatus == 0)
             #expect(result.stdoutText == "one\ntwo\nthree\n")

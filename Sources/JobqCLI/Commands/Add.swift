@@ -40,7 +40,8 @@ struct Add: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: [.customShort("q"), .long], help: ArgumentHelp("The queue; created on first use.", valueName: "name"))
+    @Option(
+        name: [.customShort("q"), .long], help: ArgumentHelp("The queue; created on first use.", valueName: "name"))
     var queue: String = JobRequest.defaultQueue
 
     @Option(

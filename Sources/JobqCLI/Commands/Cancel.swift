@@ -22,7 +22,9 @@ struct Cancel: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The jobs to cancel.", valueName: "id"))
     var ids: [JobIDArgument] = []
 
-    @Option(name: [.customShort("q"), .long], help: ArgumentHelp("Cancel every unfinished job of this queue.", valueName: "name"))
+    @Option(
+        name: [.customShort("q"), .long],
+        help: ArgumentHelp("Cancel every unfinished job of this queue.", valueName: "name"))
     var queue: String?
 
     func validate() throws {
@@ -33,20 +35,22 @@ struct Cancel: AsyncParsableCommand {
         let database = Database(global, environment: ProcessEnvironment.current())
         let stdout = OutputStream.standardOutput
         if let queue {
-            let count = try await database.reading(ifMissing: { 0 }) { store in
-                try await store.cancel(queue: queue, now: .now())
-            }
+            let count =
+                try await database.reading { store in
+                    try await store.cancel(queue: queue, now: .now())
+                } ?? 0
             stdout.write("cancelled \(count) \(count == 1 ? "job" : "jobs") in queue \(queue.displaySafe)\n")
             return
         }
         var seen = Set<JobID>()
         let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
-        let results: [(id: JobID, before: JobState, after: JobState)] = try await database.reading(ifMissing: { throw database.jobNotFound(ids[0]) }) { store in
+        let results: [(id: JobID, before: JobState, after: JobState)]? = try await database.reading { store in
             let before = try await store.states(of: ids)
             if let missing = ids.first(where: { before[$0] == nil }) { throw database.jobNotFound(missing) }
             let after = try await store.cancel(ids, now: .now())
             return ids.map { (id: $0, before: before[$0]!, after: after[$0] ?? before[$0]!) }
         }
+        guard let results else { throw database.jobNotFound(ids[0]) }
         var output = ""
         for result in results {
             switch (result.before, result.after) {

@@ -41,14 +41,15 @@ struct Join: AsyncParsableCommand {
         do {
             if display != nil {
                 let baseline = try await store.queueStats(queue: queue).reduce(0) { $0 + $1.terminal }
-                finished = try await watcher.until({
-                    let stats = try await store.queueStats(queue: queue)
-                    let unfinished = stats.reduce(0) { $0 + $1.unfinished }
-                    let done = max(0, stats.reduce(0) { $0 + $1.terminal } - baseline)
-                    counts = (done, done + unfinished)
-                    display?.update(done: counts.done, total: counts.total)
-                    return unfinished == 0 ? true : nil
-                }, tick: { display?.update(done: counts.done, total: counts.total) })
+                finished = try await watcher.until(
+                    {
+                        let stats = try await store.queueStats(queue: queue)
+                        let unfinished = stats.reduce(0) { $0 + $1.unfinished }
+                        let done = max(0, stats.reduce(0) { $0 + $1.terminal } - baseline)
+                        counts = (done, done + unfinished)
+                        display?.update(done: counts.done, total: counts.total)
+                        return unfinished == 0 ? true : nil
+                    }, tick: { display?.update(done: counts.done, total: counts.total) })
             } else {
                 finished = try await watcher.until {
                     try await store.unfinishedCount(queue: queue) == 0 ? true : nil

@@ -35,9 +35,10 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessEnvironment.current()
         let database = Database(global, environment: environment)
-        let jobs = try await database.reading(ifMissing: { [] }) { store in
-            try await store.jobs(queue: queue, state: state?.state, limit: limit == 0 ? nil : limit)
-        }
+        let jobs =
+            try await database.reading { store in
+                try await store.jobs(queue: queue, state: state?.state, limit: limit == 0 ? nil : limit)
+            } ?? []
         let stdout = OutputStream.standardOutput
         if json {
             var output = JSONValue.array(jobs.map(\.jsonObject)).serialized()

@@ -34,9 +34,10 @@ struct Purge: AsyncParsableCommand {
         let now = Timestamp.now()
         let states = state.isEmpty ? Set(JobState.allCases.filter(\.isTerminal)) : Set(state.map(\.state))
         let cutoff = olderThan.map { Timestamp(milliseconds: now.milliseconds - $0.duration.wholeMilliseconds) }
-        let count = try await database.reading(ifMissing: { 0 }) { store in
-            try await store.purge(olderThan: cutoff, states: states, now: now)
-        }
+        let count =
+            try await database.reading { store in
+                try await store.purge(olderThan: cutoff, states: states, now: now)
+            } ?? 0
         OutputStream.standardOutput.write("purged \(count) \(count == 1 ? "job" : "jobs")\n")
     }
 }

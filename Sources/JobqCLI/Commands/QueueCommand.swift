@@ -38,7 +38,10 @@ struct QueueSet: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How many due jobs jobqd holds in memory for it (or \"default\").", valueName: "n"))
     var capacity: Setting<PositiveInt>?
 
-    @Option(help: ArgumentHelp("How long an idle worker waits before it ends (or \"default\"). \(durationHelpSuffix)", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "How long an idle worker waits before it ends (or \"default\"). \(durationHelpSuffix)",
+            valueName: "duration"))
     var idleTimeout: Setting<DurationArgument>?
 
     func validate() throws {
@@ -85,9 +88,10 @@ struct QueueShow: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessEnvironment.current()
         let database = Database(global, environment: environment)
-        let settings = try await database.reading(ifMissing: { [] }) { store in
-            try await store.queueSettings().filter { queue == nil || $0.name == queue }
-        }
+        let settings =
+            try await database.reading { store in
+                try await store.queueSettings().filter { queue == nil || $0.name == queue }
+            } ?? []
         let stdout = OutputStream.standardOutput
         if json {
             let queues = settings.map { setting in

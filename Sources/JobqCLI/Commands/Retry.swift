@@ -29,17 +29,18 @@ struct Retry: AsyncParsableCommand {
         let database = Database(global, environment: ProcessEnvironment.current())
         var seen = Set<JobID>()
         let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
-        let after: [JobID: JobState] = try await database.reading(ifMissing: { throw database.jobNotFound(ids[0]) }) {
-            store in
+        let retried: [JobID: JobState]? = try await database.reading { store in
             let before = try await store.states(of: ids)
             for id in ids {
                 guard let state = before[id] else { throw database.jobNotFound(id) }
                 guard state == .failed || state == .cancelled else {
-                    throw CLIError.failed("job \(id) is \(state.rawValue); only failed or cancelled jobs can be retried")
+                    throw CLIError.failed(
+                        "job \(id) is \(state.rawValue); only failed or cancelled jobs can be retried")
                 }
             }
             return try await store.retry(ids, now: .now())
         }
+        guard let after = retried else { throw database.jobNotFound(ids[0]) }
         OutputStream.standardOutput.write(ids.map { "\($0) \(after[$0]?.rawValue ?? "pending")\n" }.joined())
         // A job whose dependency is still failed or cancelled is cancelled again at once.
         let blocked = ids.filter { after[$0] == .cancelled }

@@ -25,10 +25,8 @@ struct Show: AsyncParsableCommand {
         let environment = ProcessEnvironment.current()
         let database = Database(global, environment: environment)
         let id = id.id
-        let job = try await database.reading(ifMissing: { throw database.jobNotFound(id) }) { store in
-            try await store.job(id)
-        }
-        guard let job else { throw database.jobNotFound(id) }
+        let found = try await database.reading { store in try await store.job(id) }
+        guard let found, let job = found else { throw database.jobNotFound(id) }
         let stdout = OutputStream.standardOutput
         if json {
             var output = job.jsonObject.serialized()

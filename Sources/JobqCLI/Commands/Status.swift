@@ -27,9 +27,10 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessEnvironment.current()
         let database = Database(global, environment: environment)
-        let stats = try await database.reading(ifMissing: { [] }) { store in
-            try await store.queueStats(queue: queue)
-        }
+        let stats =
+            try await database.reading { store in
+                try await store.queueStats(queue: queue)
+            } ?? []
         if json {
             let queues = stats.map { stat in
                 JSONValue.object([

@@ -43,13 +43,14 @@ struct Wait: AsyncParsableCommand {
         var states: [JobID: JobState] = [:]
         let finished: Bool?
         do {
-            finished = try await watcher.until({
-                states = try await store.states(of: ids)
-                if let missing = ids.first(where: { states[$0] == nil }) { throw database.jobNotFound(missing) }
-                let done = states.values.filter(\.isTerminal).count
-                display?.update(done: done, total: ids.count)
-                return done == ids.count ? true : nil
-            }, tick: { display?.update(done: states.values.filter(\.isTerminal).count, total: ids.count) })
+            finished = try await watcher.until(
+                {
+                    states = try await store.states(of: ids)
+                    if let missing = ids.first(where: { states[$0] == nil }) { throw database.jobNotFound(missing) }
+                    let done = states.values.filter(\.isTerminal).count
+                    display?.update(done: done, total: ids.count)
+                    return done == ids.count ? true : nil
+                }, tick: { display?.update(done: states.values.filter(\.isTerminal).count, total: ids.count) })
         } catch {
             throw database.failure(error)
         }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JobqCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads `jobq add --batch` input: one JSON object per line, each one job.
 ///
@@ -59,7 +60,8 @@ enum BatchParser {
         var fields: [String: JSONValue] = [:]
         for member in members {
             guard keys.contains(member.key) else {
-                throw .usage("unknown key \"\(member.key.displaySafe)\" (known: \(keys.sorted().joined(separator: ", ")))")
+                throw .usage(
+                    "unknown key \"\(member.key.displaySafe)\" (known: \(keys.sorted().joined(separator: ", ")))")
             }
             guard fields.updateValue(member.value, forKey: member.key) == nil else {
                 throw .usage("key \"\(member.key)\" appears twice")
@@ -113,7 +115,9 @@ enum BatchParser {
     }
 
     private static func string(_ value: JSONValue, _ key: String) throws(CLIError) -> String {
-        guard case .string(let text) = value else { throw .usage("\"\(key)\" must be a string, got \(value.typeDescription)") }
+        guard case .string(let text) = value else {
+            throw .usage("\"\(key)\" must be a string, got \(value.typeDescription)")
+        }
         return text
     }
 
@@ -130,7 +134,9 @@ enum BatchParser {
         case .string(let string): text = string
         case .integer(let number): text = String(number)
         case .double(let number): text = String(number)
-        default: throw .usage("\"\(key)\" must be a duration like \"500ms\" or a number of seconds, got \(value.typeDescription)")
+        default:
+            throw .usage(
+                "\"\(key)\" must be a duration like \"500ms\" or a number of seconds, got \(value.typeDescription)")
         }
         do {
             return try DurationText.parse(text)
@@ -163,7 +169,8 @@ enum BatchParser {
         var result: [String: String] = [:]
         for member in members {
             guard case .string(let text) = member.value else {
-                throw .usage("\"env\" value of \(member.key.displaySafe) must be a string, got \(member.value.typeDescription)")
+                throw .usage(
+                    "\"env\" value of \(member.key.displaySafe) must be a string, got \(member.value.typeDescription)")
             }
             result[member.key] = text
         }

@@ -77,15 +77,11 @@ extension Database {
         }
     }
 
-    /// Runs `body` on the store if the database exists, else returns `ifMissing()`: a
-    /// database that was never created reads as empty, and is not created.
-    func reading<Result>(
-        ifMissing: () throws -> Result,
-        _ body: (JobStore) async throws -> Result
-    ) async throws(CLIError) -> Result {
-        let store = try await openExisting()
+    /// Runs `body` on the store if the database exists, else returns `nil`: a database
+    /// that was never created reads as empty, and is not created.
+    func reading<Result>(_ body: (JobStore) async throws -> Result) async throws(CLIError) -> Result? {
+        guard let store = try await openExisting() else { return nil }
         do {
-            guard let store else { return try ifMissing() }
             return try await body(store)
         } catch {
             throw failure(error)

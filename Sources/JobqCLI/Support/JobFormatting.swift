@@ -16,7 +16,8 @@ extension Job {
             JSONMember("command", .array(command.executableArgv.map { .string($0) })),
             JSONMember("shell", .string(shellScript)),
             JSONMember("cwd", .string(workingDirectory)),
-            JSONMember("env", .object(environment.sorted { $0.key < $1.key }.map { JSONMember($0.key, .string($0.value)) })),
+            JSONMember(
+                "env", .object(environment.sorted { $0.key < $1.key }.map { JSONMember($0.key, .string($0.value)) })),
             JSONMember("dependencies", .array(dependencies.map { .integer($0) })),
             JSONMember("run_at", .string(TimeText.rfc3339(runAt))),
             JSONMember("timeout_ms", .integer(timeout?.wholeMilliseconds)),
@@ -53,13 +54,19 @@ extension Job {
             TimeText.local(timestamp) + " (" + TimeText.relative(timestamp, now: now) + ")"
         }
         var fields: [(String, String)] = [
-            ("state", Self.style(of: state).apply(state.rawValue, enabled: color)
-                + (cancelRequested && !state.isTerminal ? " (cancel requested)" : "")),
+            (
+                "state",
+                Self.style(of: state).apply(state.rawValue, enabled: color)
+                    + (cancelRequested && !state.isTerminal ? " (cancel requested)" : "")
+            ),
             ("queue", queue.displaySafe),
             ("command", command.displayString.displaySafe + (isShell ? "   (sh -c)" : "")),
             ("directory", workingDirectory.displaySafe),
             ("priority", String(priority)),
-            ("attempts", "\(attempts) (\(failures) failed, \(maxRetries) \(maxRetries == 1 ? "retry" : "retries") allowed)"),
+            (
+                "attempts",
+                "\(attempts) (\(failures) failed, \(maxRetries) \(maxRetries == 1 ? "retry" : "retries") allowed)"
+            ),
         ]
         if let timeout { fields.append(("timeout", DurationText.format(timeout))) }
         if maxRetries > 0 { fields.append(("backoff", DurationText.format(backoff))) }

@@ -80,7 +80,8 @@ extension String {
     /// The text with control characters shown as escapes (`\n`, `\t`, `\x1b`), so a queue
     /// name or command cannot break a table or send escape sequences to the terminal.
     var displaySafe: String {
-        guard unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) })
+        guard
+            unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) })
         else { return self }
         var result = ""
         for scalar in unicodeScalars {

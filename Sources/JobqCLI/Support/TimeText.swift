@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import JobqCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Instants as `jobq` reads them (`--at`) and shows them (RFC 3339 in JSON, local time and
 /// "3s ago" for people).
