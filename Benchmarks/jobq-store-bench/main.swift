@@ -1,7 +1,7 @@
 // Store throughput and latency, each next to a raw-SQLite baseline doing the same work with
 // plain prepared statements and the same pragmas, medians of several runs.
 //
-//   swift run -c release jobq-store-bench [--runs N] [--quick] [--dir DIR]
+//   swift run -c release jobq-store-bench [--runs N] [--quick] [--dir DIR] [--only SECTION]
 //
 // --quick shrinks every size (for a smoke test of the benchmark itself; the figures mean little).
 import JobqCore
@@ -9,7 +9,7 @@ import JobqSQLite
 import JobqStore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // MARK: - Options
@@ -18,6 +18,7 @@ struct Options {
     var runs = 5
     var quick = false
     var baseDirectory = "/tmp"
+    var only: String?
 
     static func parse() -> Options {
         var options = Options()
@@ -29,11 +30,15 @@ struct Options {
                 index += 1
                 options.runs = max(1, Int(arguments[index]) ?? options.runs)
             case "--quick": options.quick = true
+            case "--only" where index + 1 < arguments.count:
+                index += 1
+                options.only = arguments[index]
             case "--dir" where index + 1 < arguments.count:
                 index += 1
                 options.baseDirectory = arguments[index]
             default:
-                print("usage: jobq-store-bench [--runs N] [--quick] [--dir DIR]")
+                print(
+                    "usage: jobq-store-bench [--runs N] [--quick] [--dir DIR] [--only enqueue|protocol|latency|claim]")
                 exit(64)
             }
             index += 1
@@ -46,6 +51,8 @@ let options = Options.parse()
 let runs = options.runs
 let quick = options.quick
 let baseDirectory = options.baseDirectory
+
+func selected(_ name: String) -> Bool { options.only == nil || options.only == name }
 let batchSize = 500
 let enqueueRows = quick ? 5_000 : 50_000
 let protocolJobs = quick ? 5_000 : 50_000
@@ -70,7 +77,8 @@ func removeDatabase(_ path: String) {
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func percentile(_ values: [Double], _ p: Double) -> Double {
@@ -98,6 +106,7 @@ func rawConnection(_ path: String, durability: Durability) throws -> Connection 
     _ = try connection.text("PRAGMA journal_mode = WAL")
     try connection.execute(durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
     try connection.execute("PRAGMA foreign_keys = ON")
+    try connection.execute("PRAGMA cache_size = -65536")
     return connection
 }
 
@@ -198,6 +207,9 @@ func rawEnqueue(durability: Durability) async throws -> Double {
     return rate(enqueueRows, clock.now - start)
 }
 
+/// µs per job spent in claim, markRunning and finish, per run.
+nonisolated(unsafe) var protocolPhases: [[Double]] = []
+
 /// claim + markRunning + finish(succeeded) in batches, through JobStore (daemon durability).
 func storeProtocol() async throws -> Double {
     let path = directory + "/protocol.db"
@@ -212,15 +224,23 @@ func storeProtocol() async throws -> Double {
     let clock = ContinuousClock()
     let start = clock.now
     var done = 0
+    var phases: [Duration] = [.zero, .zero, .zero]
     while done < protocolJobs {
         let now = Timestamp.now()
+        let t0 = clock.now
         let claimed = try await store.claim(queue: "bench", limit: batchSize, now: now)
+        let t1 = clock.now
         let started = try await store.markRunning(claimed.map { ($0.id, $0.attempt, now, nil) })
+        let t2 = clock.now
         let results = claimed.filter { started.contains($0.id) }.map {
             JobResult(id: $0.id, attempt: $0.attempt, outcome: .succeeded, finishedAt: now)
         }
         done += try await store.finish(results).count
+        phases[0] += t1 - t0
+        phases[1] += t2 - t1
+        phases[2] += clock.now - t2
     }
+    protocolPhases.append(phases.map { seconds($0) * 1_000_000 / Double(protocolJobs) })
     return rate(protocolJobs, clock.now - start)
 }
 
@@ -338,61 +358,77 @@ func fill(_ path: String, count: Int) async throws -> JobStore {
 
 // MARK: - Run
 
-func measure(_ body: () async throws -> Double) async throws -> Double {
-    var values: [Double] = []
-    for _ in 0..<runs { values.append(try await body()) }
-    return median(values)
-}
-
-func report(_ line: String) {
-    print(line)
-}
-
-report("| measurement | jobq store | raw SQLite | store / raw |")
-report("|---|---|---|---|")
-for durability in [Durability.full, .normal] {
-    let name = durability == .full ? "FULL" : "NORMAL"
-    let store = try await measure { try await storeEnqueue(durability: durability) }
-    let raw = try await measure { try await rawEnqueue(durability: durability) }
-    report("| batch enqueue, synchronous=\(name) (rows/s) | \(format(store)) | \(format(raw)) | \(format(store / raw * 100))% |")
-}
-let protocolStore = try await measure { try await storeProtocol() }
-let protocolRaw = try await measure { try await rawProtocol() }
-report(
-    "| claim + markRunning + finish, batches of \(batchSize) (jobs/s) | \(format(protocolStore)) | \(format(protocolRaw)) | \(format(protocolStore / protocolRaw * 100))% |"
-)
-
-var storeP50: [Double] = []
-var storeP99: [Double] = []
-var rawP50: [Double] = []
-var rawP99: [Double] = []
-for _ in 0..<runs {
-    let latencies = try await singleEnqueueLatencies()
-    storeP50.append(percentile(latencies.store, 0.5))
-    storeP99.append(percentile(latencies.store, 0.99))
-    rawP50.append(percentile(latencies.raw, 0.5))
-    rawP99.append(percentile(latencies.raw, 0.99))
-}
-report(
-    "| single durable enqueue p50 / p99 (ms) | \(format(median(storeP50))) / \(format(median(storeP99))) | \(format(median(rawP50))) / \(format(median(rawP99))) | |"
-)
-
-let smallPath = directory + "/small.db"
-let bigPath = directory + "/big.db"
-var small: [Double] = []
-var big: [Double] = []
-do {
-    let bigStore = try await fill(bigPath, count: bigBacklog)
-    let smallStore = try await fill(smallPath, count: claimSamples * runs)
+/// Runs `store` and `raw` alternately `runs` times (so both see the same machine load) and
+/// returns their medians.
+func measurePair(
+    _ store: () async throws -> Double, _ raw: () async throws -> Double
+) async throws -> (store: Double, raw: Double) {
+    var storeValues: [Double] = []
+    var rawValues: [Double] = []
     for _ in 0..<runs {
-        small.append(try await claimLatency(path: smallPath, store: smallStore))
-        big.append(try await claimLatency(path: bigPath, store: bigStore))
+        storeValues.append(try await store())
+        rawValues.append(try await raw())
+    }
+    return (median(storeValues), median(rawValues))
+}
+
+func percent(_ part: Double, _ whole: Double) -> String { "\(Int((part / whole * 100).rounded()))%" }
+
+print("| measurement | jobq store | raw SQLite | store / raw |")
+print("|---|---|---|---|")
+if selected("enqueue") {
+    for durability in [Durability.full, .normal] {
+        let name = durability == .full ? "FULL" : "NORMAL"
+        let (store, raw) = try await measurePair(
+            { try await storeEnqueue(durability: durability) }, { try await rawEnqueue(durability: durability) })
+        print(
+            "| batch enqueue, synchronous=\(name) (rows/s) | \(format(store)) | \(format(raw)) | \(percent(store, raw)) |"
+        )
     }
 }
-removeDatabase(smallPath)
-removeDatabase(bigPath)
-let smallMedian = median(small)
-let bigMedian = median(big)
-report(
-    "| claim(limit: 1) latency, \(bigBacklog) pending vs. a small queue (µs) | \(format(bigMedian)) vs. \(format(smallMedian)) | | \(format(bigMedian / smallMedian))× |"
-)
+if selected("protocol") {
+    let (store, raw) = try await measurePair({ try await storeProtocol() }, { try await rawProtocol() })
+    let phases = (0..<3).map { phase in format(median(protocolPhases.map { $0[phase] })) }
+    print(
+        "| claim + markRunning + finish, batches of \(batchSize) (jobs/s) | \(format(store)) "
+            + "(µs/job: claim \(phases[0]), start \(phases[1]), finish \(phases[2])) | \(format(raw)) | \(percent(store, raw)) |"
+    )
+}
+if selected("latency") {
+    var storeP50: [Double] = []
+    var storeP99: [Double] = []
+    var rawP50: [Double] = []
+    var rawP99: [Double] = []
+    for _ in 0..<runs {
+        let latencies = try await singleEnqueueLatencies()
+        storeP50.append(percentile(latencies.store, 0.5))
+        storeP99.append(percentile(latencies.store, 0.99))
+        rawP50.append(percentile(latencies.raw, 0.5))
+        rawP99.append(percentile(latencies.raw, 0.99))
+    }
+    print(
+        "| single durable enqueue, synchronous=FULL, p50 / p99 (ms) | \(format(median(storeP50))) / "
+            + "\(format(median(storeP99))) | \(format(median(rawP50))) / \(format(median(rawP99))) | |"
+    )
+}
+if selected("claim") {
+    let smallPath = directory + "/small.db"
+    let bigPath = directory + "/big.db"
+    var small: [Double] = []
+    var big: [Double] = []
+    do {
+        let bigStore = try await fill(bigPath, count: bigBacklog)
+        let smallStore = try await fill(smallPath, count: claimSamples * runs)
+        for _ in 0..<runs {
+            small.append(try await claimLatency(path: smallPath, store: smallStore))
+            big.append(try await claimLatency(path: bigPath, store: bigStore))
+        }
+    }
+    removeDatabase(smallPath)
+    removeDatabase(bigPath)
+    let ratio = median(big) / median(small)
+    print(
+        "| claim(limit: 1) median latency, \(bigBacklog) pending vs. \(claimSamples * runs) pending (µs) "
+            + "| \(format(median(big))) vs. \(format(median(small))) = \(format(ratio))× | | |"
+    )
+}

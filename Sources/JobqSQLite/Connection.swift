@@ -151,13 +151,11 @@ public final class Connection {
         return SQLiteError(code: code, sql: sql, path: path)
     }
 
-    /// For the busy retry outside transactions: sleeps a little and returns `true` while the busy
-    /// timeout (counted from the first failure) has not passed.
-    func waitBeforeRetry(deadline: inout UInt64?) -> Bool {
-        let now = Self.monotonicMilliseconds()
-        let end = deadline ?? now + UInt64(busyTimeoutMilliseconds)
-        deadline = end
-        guard now < end else { return false }
+    /// For the busy retry outside transactions: sleeps a millisecond and returns `true` while the
+    /// busy timeout, counted from `startedAt` (the first try, so SQLite's own busy waiting
+    /// counts too), has not passed.
+    func waitBeforeRetry(startedAt: UInt64) -> Bool {
+        guard Self.monotonicMilliseconds() < startedAt + UInt64(busyTimeoutMilliseconds) else { return false }
         usleep(1000)
         return true
     }
@@ -168,7 +166,7 @@ public final class Connection {
         sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
     }
 
-    private static func monotonicMilliseconds() -> UInt64 {
+    static func monotonicMilliseconds() -> UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000

@@ -92,13 +92,15 @@ public final class Statement {
     /// it is done. On an error the statement is reset (bindings kept) and the error thrown.
     ///
     /// Outside a transaction, `SQLITE_BUSY`/`SQLITE_LOCKED` is retried until the connection's
-    /// busy timeout has passed: nothing was changed, so running it again is safe. (Inside a
-    /// transaction a retry could see a different snapshot, so the error is thrown at once.)
+    /// busy timeout (counted from the first try) has passed: nothing was changed, so running it
+    /// again is safe, and some of these (`SQLITE_BUSY_RECOVERY`, `SQLITE_LOCKED`) never go
+    /// through SQLite's own busy handler. (Inside a transaction a retry could see a different
+    /// snapshot, so the error is thrown at once.)
     @discardableResult
     public func step() throws(SQLiteError) -> Bool {
-        var deadline: UInt64?
+        let started = Connection.monotonicMilliseconds()
         while true {
-            var code: Int32
+            let code: Int32
             if let faults = connection.faults, let injected = faults.inject(.step(sql: sql)) {
                 code = injected
             } else {
@@ -111,7 +113,7 @@ public final class Statement {
                 sqlite3_reset(handle)
                 if code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED,
                     sqlite3_get_autocommit(connection.handle) != 0,
-                    connection.waitBeforeRetry(deadline: &deadline)
+                    connection.waitBeforeRetry(startedAt: started)
                 {
                     continue
                 }
@@ -168,6 +170,15 @@ public final class Statement {
         guard let text = sqlite3_column_text(handle, index) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, index))
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+    }
+
+    /// Calls `body` with the UTF-8 bytes of column `index` in place (no copy), or returns `nil`
+    /// for NULL. The bytes are valid only during the call.
+    public func withText<R, E: Error>(
+        at index: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R
+    ) throws(E) -> R? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return try body(UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))))
     }
 
     /// Column `index` as bytes (empty for NULL).

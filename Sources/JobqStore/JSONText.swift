@@ -32,8 +32,8 @@ enum JSONText {
         return out
     }
 
-    static func decodeArray(_ text: String) throws(DecodingError) -> [String] {
-        var parser = Parser(text)
+    static func decodeArray(_ bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> [String] {
+        var parser = Parser(bytes)
         var result: [String] = []
         try parser.expect(UInt8(ascii: "["))
         if try !parser.consumeIf(UInt8(ascii: "]")) {
@@ -46,8 +46,8 @@ enum JSONText {
         return result
     }
 
-    static func decodeObject(_ text: String) throws(DecodingError) -> [String: String] {
-        var parser = Parser(text)
+    static func decodeObject(_ bytes: UnsafeBufferPointer<UInt8>) throws(DecodingError) -> [String: String] {
+        var parser = Parser(bytes)
         var result: [String: String] = [:]
         try parser.expect(UInt8(ascii: "{"))
         if try !parser.consumeIf(UInt8(ascii: "}")) {
@@ -64,6 +64,12 @@ enum JSONText {
 
     private static func appendQuoted(_ string: String, to out: inout String) {
         out += "\""
+        // Fast path: most words need no escaping.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += string
+            out += "\""
+            return
+        }
         var plainStart = string.unicodeScalars.startIndex
         let scalars = string.unicodeScalars
         var index = plainStart
@@ -93,11 +99,11 @@ enum JSONText {
     }
 
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
 
-        init(_ text: String) {
-            bytes = Array(text.utf8)
+        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
         }
 
         mutating func skipSpace() {
@@ -131,6 +137,18 @@ enum JSONText {
 
         mutating func string() throws(DecodingError) -> String {
             try expect(UInt8(ascii: "\""))
+            // Fast path: no escapes before the closing quote.
+            var end = position
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"),
+                bytes[end] >= 0x20
+            {
+                end += 1
+            }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[position..<end]), as: UTF8.self)
+                position = end + 1
+                return text
+            }
             var out: [UInt8] = []
             while position < bytes.count {
                 let byte = bytes[position]

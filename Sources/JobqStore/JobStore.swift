@@ -89,6 +89,9 @@ public actor JobStore {
         try connection.execute("PRAGMA foreign_keys = ON")
         // Keeps a WAL that grew during a burst from staying large on disk after the checkpoint.
         try connection.execute("PRAGMA journal_size_limit = 67108864")
+        // A larger page cache (allocated only as pages are used) keeps the indexes of a big
+        // backlog in memory; the default 2 MiB makes every transition re-read index pages.
+        try connection.execute("PRAGMA cache_size = -65536")
         try migrate(connection)
     }
 
@@ -125,11 +128,12 @@ public actor JobStore {
             var knownQueues = Set<String>()
             var jobs: [Job] = []
             jobs.reserveCapacity(requests.count)
+            for request in requests where knownQueues.insert(request.queue).inserted {
+                try ensureQueue(request.queue, now: now)
+            }
+            let statement = try connection.prepare(Self.insertSQL)
             for request in requests {
-                if knownQueues.insert(request.queue).inserted {
-                    try ensureQueue(request.queue, now: now)
-                }
-                jobs.append(try insert(request, now: now))
+                jobs.append(try insert(request, with: statement, now: now))
             }
             return jobs
         }
@@ -614,12 +618,51 @@ public actor JobStore {
         guard !results.isEmpty else { return [:] }
         return try write {
             var states: [JobID: JobState] = [:]
+            states.reserveCapacity(results.count)
+            var succeeded: [JobID] = []
+            let success = try connection.prepare(Self.succeedSQL)
             for result in results {
-                if let state = try apply(result) { states[result.id] = state }
+                if case .succeeded = result.outcome {
+                    // The common case in one fenced statement; dependents are updated once per batch.
+                    success.reset()
+                    try success.bind(result.id, at: 1)
+                    try success.bind(result.attempt, at: 2)
+                    try success.bind(Self.tail(result.stdout), at: 3)
+                    try success.bind(Self.tail(result.stderr), at: 4)
+                    try success.bind(result.finishedAt.milliseconds, at: 5)
+                    try success.run()
+                    if connection.changes == 1 {
+                        states[result.id] = .succeeded
+                        succeeded.append(result.id)
+                    }
+                } else if let state = try applyUnsuccessful(result) {
+                    states[result.id] = state
+                }
+            }
+            if !succeeded.isEmpty {
+                let dependents = try connection.prepare(Self.releaseDependentsSQL)
+                try dependents.bind(Self.jsonList(succeeded), at: 1)
+                try dependents.run()
             }
             return states
         }
     }
+
+    static let succeedSQL = """
+        UPDATE jobs SET state = 'succeeded', exit_code = 0, signal = NULL, error = NULL,
+            stdout_tail = ?3, stderr_tail = ?4, finished_at = ?5,
+            claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
+        WHERE id = ?1 AND state = 'running' AND attempts = ?2
+        """
+
+    /// Each pending dependent of the jobs in ?1 (a JSON array of ids) is that many dependencies
+    /// closer to runnable.
+    static let releaseDependentsSQL = """
+        WITH done (id) AS (SELECT value FROM json_each(?1))
+        UPDATE jobs SET unmet_deps = max(0, unmet_deps - (
+            SELECT count(*) FROM job_dependencies AS d WHERE d.job_id = jobs.id AND d.depends_on IN done))
+        WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on IN done) AND state = 'pending'
+        """
 
     /// Running jobs a user asked to cancel, with their attempt, for the daemon to stop.
     public func cancelRequests() throws(StoreError) -> [(id: JobID, attempt: Int)] {
@@ -704,7 +747,14 @@ public actor JobStore {
         try statement.run()
     }
 
-    private func insert(_ request: JobRequest, now: Timestamp) throws -> Job {
+    static let insertSQL = """
+        INSERT INTO jobs (queue, state, priority, argv, shell, cwd, env, run_at, timeout_ms, max_retries,
+                          backoff_ms, enqueued_at, unmet_deps, error, finished_at)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+        """
+
+    /// Inserts one job with the prepared `insertSQL` statement.
+    private func insert(_ request: JobRequest, with statement: Statement, now: Timestamp) throws -> Job {
         var dependencies: [JobID] = []
         var seen = Set<JobID>()
         for dependency in request.dependencies where seen.insert(dependency).inserted {
@@ -723,12 +773,7 @@ public actor JobStore {
         let state: JobState = blocker == nil ? .pending : .cancelled
         let error = blocker.map { Self.dependencyError($0.id, $0.state) }
         let runAt = max(request.notBefore ?? now, now)
-        let statement = try connection.prepare(
-            """
-            INSERT INTO jobs (queue, state, priority, argv, shell, cwd, env, run_at, timeout_ms, max_retries,
-                              backoff_ms, enqueued_at, unmet_deps, error, finished_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-            """)
+        statement.reset()
         try statement.bind(request.queue, at: 1)
         try statement.bind(state.rawValue, at: 2)
         try statement.bind(request.priority, at: 3)
@@ -767,9 +812,8 @@ public actor JobStore {
             claimed: false, unmetDependencies: unmet, process: nil)
     }
 
-    /// Applies one fenced result; `nil` when the fence rejected it.
-    private func apply(_ result: JobResult) throws -> JobState? {
-        let finishedAt = result.finishedAt.milliseconds
+    /// Applies one fenced result other than success; `nil` when the fence rejected it.
+    private func applyUnsuccessful(_ result: JobResult) throws -> JobState? {
         let current = try connection.prepare(
             """
             SELECT failures, max_retries, backoff_ms, cancel_requested FROM jobs
@@ -789,11 +833,7 @@ public actor JobStore {
         var signal: Int?
         var error: String?
         var newFailures = failures
-        var runAt: Int64?
         switch result.outcome {
-        case .succeeded:
-            state = .succeeded
-            exitCode = 0
         case .failed(let code, let killedBy, let reason):
             exitCode = code
             signal = killedBy
@@ -809,15 +849,18 @@ public actor JobStore {
             error = reason ?? "cancelled by request"
         case .interrupted:
             state = .pending
+        case .succeeded:
+            preconditionFailure("successes are applied by finish(_:) itself")
         }
-        if cancelRequested && state != .succeeded {
+        if cancelRequested {
             state = .cancelled
             error = "cancelled by request"
         }
+        var runAt: Int64?
         if state == .pending && newFailures > failures {
             let delay = RetryBackoff(base: backoff).delay(
                 afterFailure: newFailures, jitter: Double.random(in: 0...1, using: &random))
-            runAt = finishedAt + delay.wholeMilliseconds
+            runAt = result.finishedAt.milliseconds + delay.wholeMilliseconds
         }
 
         let update = try connection.prepare(
@@ -835,25 +878,13 @@ public actor JobStore {
         try update.bind(error, at: 6)
         try update.bind(Self.tail(result.stdout), at: 7)
         try update.bind(Self.tail(result.stderr), at: 8)
-        try update.bind(state.isTerminal ? finishedAt : nil, at: 9)
+        try update.bind(state.isTerminal ? result.finishedAt.milliseconds : nil, at: 9)
         try update.bind(runAt, at: 10)
         try update.run()
 
-        switch state {
-        case .succeeded:
-            let dependents = try connection.prepare(
-                """
-                UPDATE jobs SET unmet_deps = unmet_deps - 1
-                WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on = ?1)
-                  AND state = 'pending' AND unmet_deps > 0
-                """)
-            try dependents.bind(result.id, at: 1)
-            try dependents.run()
-        case .failed, .cancelled:
+        if state.isTerminal {
             try cascadeCancel(
                 from: result.id, because: state == .failed ? "failed" : "was cancelled", now: result.finishedAt)
-        case .pending, .running:
-            break
         }
         return state
     }
@@ -953,16 +984,17 @@ public actor JobStore {
 
     private func decodeCommand(_ row: Statement, argv: Int32, shell: Int32, id: JobID) throws(StoreError) -> JobCommand
     {
-        if let text = row.string(at: argv) {
-            do {
-                let words = try JSONText.decodeArray(text)
-                guard !words.isEmpty else { throw StoreError.undecodableJob(id, reason: "argv is empty") }
-                return .argv(words)
-            } catch let error as JSONText.DecodingError {
-                throw .undecodableJob(id, reason: "argv is not a JSON array of strings: \(error)")
-            } catch {
-                throw StoreError.from(error)
+        let words: [String]?
+        do {
+            words = try row.withText(at: argv) { bytes throws(JSONText.DecodingError) in
+                try JSONText.decodeArray(bytes)
             }
+        } catch {
+            throw .undecodableJob(id, reason: "argv is not a JSON array of strings: \(error)")
+        }
+        if let words {
+            guard !words.isEmpty else { throw .undecodableJob(id, reason: "argv is empty") }
+            return .argv(words)
         }
         guard let script = row.string(at: shell) else {
             throw .undecodableJob(id, reason: "neither argv nor shell is set")
@@ -972,9 +1004,10 @@ public actor JobStore {
 
     private func decodeEnvironment(_ row: Statement, at column: Int32, id: JobID) throws(StoreError) -> [String: String]
     {
-        guard let text = row.string(at: column) else { return [:] }
         do {
-            return try JSONText.decodeObject(text)
+            return try row.withText(at: column) { bytes throws(JSONText.DecodingError) in
+                try JSONText.decodeObject(bytes)
+            } ?? [:]
         } catch {
             throw .undecodableJob(id, reason: "env is not a JSON object of strings: \(error)")
         }

@@ -57,7 +57,10 @@ import Testing
         let existing = try await store.enqueue([request()], now: t0)[0]
         let other = try Connection(path: path)
         try other.execute("BEGIN IMMEDIATE")
+        let clock = ContinuousClock()
+        let started = clock.now
         let error = await #expect(throws: StoreError.busy(path: path)) { try await store.enqueue([request()], now: t0) }
+        #expect(clock.now - started >= .milliseconds(100), "gave up before the busy timeout")
         #expect(error?.description.contains(path) == true)
         // Readers are not blocked by a writer in WAL mode.
         #expect(try await store.job(existing.id) == existing)

@@ -238,3 +238,23 @@ import Testing
         #expect(try await store.states(of: []).isEmpty)
     }
 }
+
+@Suite struct HandEditedRowsTests {
+    let directory = TemporaryDirectory()
+
+    @Test func aJobInsertedWithSQLiteJSONFunctionsReadsBack() async throws {
+        let store = try await JobStore(path: directory.databasePath)
+        _ = try await store.enqueue([request()], now: t0)
+        try withRawConnection(directory.databasePath) { connection in
+            try connection.execute(
+                """
+                INSERT INTO jobs (queue, state, argv, cwd, env, run_at, enqueued_at)
+                VALUES ('default', 'pending', json_array('printf', '%s\n', 'é "q"'), '/', json_object('K', 'v v'),
+                        0, 0)
+                """)
+        }
+        let claimed = try await store.claim(queue: "default", limit: 10, now: t0)
+        #expect(claimed.count == 2)
+        #expect(claimed[1].command == .argv(["printf", "%s\n", "é \"q\""]) && claimed[1].environment == ["K": "v v"])
+    }
+}

@@ -58,8 +58,9 @@ case "hang-mid-batch":
         return nil
     }
     let store = try await JobStore(path: arguments[2], faults: faults)
-    // Large rows, so the batch overflows SQLite's page cache and reaches the WAL before the kill.
-    let padding = String(repeating: "x", count: 2000)
+    // Large rows (80 MB before the stop), so the batch overflows the 64 MiB page cache and reaches
+    // the WAL before the kill.
+    let padding = String(repeating: "x", count: 20_000)
     let requests = (0..<count).map { index in
         JobRequest(command: .argv(["true", "hang-\(index)", padding]), workingDirectory: "/")
     }
