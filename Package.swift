@@ -5,9 +5,11 @@ let package = Package(
     name: "jobq",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "jobq-bench", targets: ["jobq-bench"])
+        .executable(name: "jobq", targets: ["jobq"]),
+        .library(name: "JobqQueue", targets: ["JobqQueue"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
@@ -24,15 +26,6 @@ let package = Package(
         ),
         .testTarget(name: "JobqQueueTests", dependencies: ["JobqQueue"]),
 
-        // Throughput benchmarks (release builds only: `scripts/bench`), one suite per subsystem.
-        .executableTarget(
-            name: "jobq-bench",
-            dependencies: [
-                "JobqQueue",
-                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
-            ],
-            path: "Benchmarks/jobq-bench"
-        ),
         // The system SQLite (libsqlite3), seen from Swift.
         .systemLibrary(
             name: "CSQLite",
@@ -57,13 +50,8 @@ let package = Package(
             dependencies: ["JobqStore", "JobqSQLite", "JobqCore", "jobq-store-fixture"],
             exclude: ["Fixtures"]
         ),
-        // Store throughput and latency against a raw-SQLite baseline (`swift run -c release jobq-store-bench`).
-        .executableTarget(
-            name: "jobq-store-bench",
-            dependencies: ["JobqStore", "JobqSQLite", "JobqCore"],
-            path: "Benchmarks/jobq-store-bench"
-        ),
-            // The few Linux calls Swift's Glibc module cannot make (variadic syscall/prctl, siginfo unions).
+
+        // The few Linux calls Swift's Glibc module cannot make (variadic syscall/prctl, siginfo unions).
         .target(name: "CJobqSystem"),
         // Spawning, supervising, reaping and stopping job processes on one dedicated epoll thread.
         .target(
@@ -75,5 +63,35 @@ let package = Package(
             ]
         ),
         .testTarget(name: "JobqProcessTests", dependencies: ["JobqProcess", "JobqCore"]),
+
+        // The `jobq` command line: one type per command, output formatting, batch parsing.
+        .target(
+            name: "JobqCLI",
+            dependencies: [
+                "JobqCore",
+                "JobqStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The thin `jobq` executable: hands the process arguments to JobqCLI.
+        .executableTarget(name: "jobq", dependencies: ["JobqCLI"]),
+        // Test harness shared by the end-to-end suites: run binaries, temporary directories, polling.
+        .target(name: "JobqTestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["JobqCLI", "JobqCore", "JobqTestSupport"]),
+        // Throughput benchmarks (release builds only: `scripts/bench`), one suite per subsystem.
+        .executableTarget(
+            name: "jobq-bench",
+            dependencies: [
+                "JobqQueue",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
+            path: "Benchmarks/jobq-bench"
+        ),
+        // Store throughput and latency against a raw-SQLite baseline (`swift run -c release jobq-store-bench`).
+        .executableTarget(
+            name: "jobq-store-bench",
+            dependencies: ["JobqStore", "JobqSQLite", "JobqCore"],
+            path: "Benchmarks/jobq-store-bench"
+        ),
     ]
 )

@@ -1,0 +1,53 @@
+import ArgumentParser
+import JobqCore
+import JobqStore
+
+/// `jobq retry ID...`: put failed or cancelled jobs back to pending.
+struct Retry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put failed or cancelled jobs back to pending.",
+        discussion: """
+            All or nothing: if a job does not exist or is not failed or cancelled, nothing is \
+            retried and the exit status is 1.
+
+            Examples:
+              jobq retry 42
+              jobq list --state failed --json | jq -r '.[].id' | xargs jobq retry
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The jobs to retry.", valueName: "id"))
+    var ids: [JobIDArgument]
+
+    func validate() throws {
+        guard !ids.isEmpty else { throw ValidationError("name at least one job id") }
+    }
+
+    func run() async throws {
+        let database = Database(global, environment: ProcessEnvironment.current())
+        var seen = Set<JobID>()
+        let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
+        let retried: [JobID: JobState]? = try await database.reading { store in
+            let before = try await store.states(of: ids)
+            for id in ids {
+                guard let state = before[id] else { throw database.jobNotFound(id) }
+                guard state == .failed || state == .cancelled else {
+                    throw CLIError.failed(
+                        "job \(id) is \(state.rawValue); only failed or cancelled jobs can be retried")
+                }
+            }
+            return try await store.retry(ids, now: .now())
+        }
+        guard let after = retried else { throw database.jobNotFound(ids[0]) }
+        OutputStream.standardOutput.write(ids.map { "\($0) \(after[$0]?.rawValue ?? "pending")\n" }.joined())
+        // A job whose dependency is still failed or cancelled is cancelled again at once.
+        let blocked = ids.filter { after[$0] == .cancelled }
+        guard blocked.isEmpty else {
+            throw CLIError.failed(
+                blocked.map { "job \($0)" }.joined(separator: ", ")
+                    + " cancelled again: a dependency failed or was cancelled (retry it too; see jobq show)")
+        }
+    }
+}

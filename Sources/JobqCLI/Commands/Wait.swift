@@ -1,0 +1,69 @@
+import ArgumentParser
+import JobqCore
+import JobqStore
+
+/// `jobq wait ID...`: block until the jobs are terminal; fail unless all succeeded.
+struct Wait: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wait until the given jobs have ended; exit status 1 unless all succeeded.",
+        discussion: """
+            Exit status: 0 if every job succeeded; 1 if one ended failed or cancelled (stderr names \
+            them) or does not exist; 124 if --timeout passes first.
+
+            Examples:
+              jobq wait 41 42 43
+              id=$(jobq add make) && jobq wait "$id" --timeout 30m
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The jobs to wait for.", valueName: "id"))
+    var ids: [JobIDArgument]
+
+    @Option(help: "Give up after this long, with exit status 124. \(durationHelpSuffix)")
+    var timeout: DurationArgument?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Draw a progress bar (done/total, rate, ETA) on stderr; default: when run from a terminal.")
+    var progress: Bool?
+
+    func validate() throws {
+        guard !ids.isEmpty else { throw ValidationError("name at least one job id") }
+    }
+
+    func run() async throws {
+        let database = Database(global, environment: ProcessEnvironment.current())
+        var seen = Set<JobID>()
+        let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
+        guard let store = try await database.openExisting() else { throw database.jobNotFound(ids[0]) }
+        let watcher = ChangeWatcher(store: store, timeout: timeout?.duration)
+        var display = ProgressChoice.enabled(progress) ? ProgressDisplay(stream: .standardError) : nil
+        var states: [JobID: JobState] = [:]
+        let finished: Bool?
+        do {
+            finished = try await watcher.until(
+                {
+                    states = try await store.states(of: ids)
+                    if let missing = ids.first(where: { states[$0] == nil }) { throw database.jobNotFound(missing) }
+                    let done = states.values.filter(\.isTerminal).count
+                    display?.update(done: done, total: ids.count)
+                    return done == ids.count ? true : nil
+                }, tick: { display?.update(done: states.values.filter(\.isTerminal).count, total: ids.count) })
+        } catch {
+            throw database.failure(error)
+        }
+        display?.finish(done: states.values.filter(\.isTerminal).count, total: ids.count)
+        guard finished != nil else {
+            let unfinished = ids.filter { !(states[$0]?.isTerminal ?? false) }
+            throw CLIError.timedOut(
+                "timed out after \(DurationText.format(timeout!.duration)) with \(unfinished.count) of \(ids.count)"
+                    + " jobs unfinished: " + unfinished.map(String.init).joined(separator: ", "))
+        }
+        let unsuccessful = ids.filter { states[$0] != .succeeded }
+        guard unsuccessful.isEmpty else {
+            throw CLIError.failed(unsuccessful.map { "job \($0) \(states[$0]!.rawValue)" }.joined(separator: ", "))
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import JobqCore
+
+/// One job to enqueue as the user described it — by `add`'s options or by a `--batch`
+/// line — before it is checked and turned into a `JobRequest`.
+struct JobSpec: Equatable {
+    /// When the job may start, as given.
+    enum Start: Equatable {
+        case now
+        case delay(Duration)
+        case at(Timestamp)
+    }
+
+    var command: JobCommand
+    var queue: String = JobRequest.defaultQueue
+    var priority: Int = 0
+    var start: Start = .now
+    var timeout: Duration?
+    var retries: Int = 0
+    var backoff: Duration = RetryBackoff.defaultBase
+    var dependencies: [Int64] = []
+    var environment: [String: String] = [:]
+    /// The directory as given; relative paths are taken from the current directory.
+    var workingDirectory: String?
+
+    /// The checked request. Throws a message (without a `jobq:` prefix) for what is wrong.
+    /// - Parameters:
+    ///   - now: the instant `--delay` counts from.
+    ///   - currentDirectory: the directory of `jobq` itself; `nil` if it cannot be read.
+    func request(now: Timestamp, currentDirectory: String?) throws(CLIError) -> JobRequest {
+        switch command {
+        case .argv(let argv):
+            guard let first = argv.first, !first.isEmpty else { throw .usage("empty command: nothing to run") }
+            if argv.contains(where: { $0.utf8.contains(0) }) {
+                throw .usage("the command contains a NUL character, which no program can receive")
+            }
+        case .shell(let script):
+            guard !script.allSatisfy(\.isWhitespace) else { throw .usage("empty command: nothing to run") }
+            if script.utf8.contains(0) { throw .usage("the shell command contains a NUL character") }
+        }
+        guard !queue.isEmpty else { throw .usage("the queue name is empty") }
+        if queue.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .usage("the queue name '\(queue.displaySafe)' contains a control character (newline, tab, …)")
+        }
+        if let timeout, timeout <= .zero { throw .usage("the timeout must be more than 0") }
+        guard retries >= 0 else { throw .usage("retries must be 0 or more, not \(retries)") }
+        if let bad = dependencies.first(where: { $0 <= 0 }) { throw .usage("invalid job id \(bad) in after") }
+        for (key, value) in environment {
+            if key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
+                throw .usage("invalid environment variable name '\(key.displaySafe)'")
+            }
+        }
+        let notBefore: Timestamp? =
+            switch start {
+            case .now: nil
+            case .delay(let delay): now.advanced(by: delay)
+            case .at(let instant): instant
+            }
+        return JobRequest(
+            queue: queue,
+            command: command,
+            workingDirectory: try absoluteDirectory(currentDirectory: currentDirectory),
+            environment: environment,
+            priority: priority,
+            notBefore: notBefore,
+            timeout: timeout,
+            retries: retries,
+            backoff: backoff,
+            dependencies: dependencies
+        )
+    }
+
+    private func absoluteDirectory(currentDirectory: String?) throws(CLIError) -> String {
+        if let workingDirectory, workingDirectory.hasPrefix("/") { return workingDirectory }
+        guard let currentDirectory else {
+            throw .failed("cannot read the current directory (was it deleted?); give the job a --cwd")
+        }
+        guard let workingDirectory, !workingDirectory.isEmpty, workingDirectory != "." else { return currentDirectory }
+        if workingDirectory.utf8.contains(0) { throw .usage("the working directory contains a NUL character") }
+        let relative = workingDirectory.hasPrefix("./") ? String(workingDirectory.dropFirst(2)) : workingDirectory
+        return currentDirectory == "/" ? "/" + relative : currentDirectory + "/" + relative
+    }
+}
+
+/// `--env` values: `K=V` sets K; a bare `K` passes on `jobq`'s own value of K.
+enum EnvironmentAssignment {
+    /// Parses `K=V` or `K` into the job's environment.
+    static func parse(_ items: [String], from environment: [String: String]) throws(CLIError) -> [String: String] {
+        var result: [String: String] = [:]
+        for item in items {
+            if let equals = item.firstIndex(of: "=") {
+                let key = String(item[..<equals])
+                guard !key.isEmpty else { throw .usage("invalid --env '\(item.displaySafe)': expected NAME=VALUE") }
+                result[key] = String(item[item.index(after: equals)...])
+            } else {
+                guard !item.isEmpty, let value = environment[item] else {
+                    throw .usage("--env \(item.displaySafe): no such variable in jobq's environment (use NAME=VALUE)")
+                }
+                result[item] = value
+            }
+        }
+        return result
+    }
+}

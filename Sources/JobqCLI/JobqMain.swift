@@ -1,0 +1,87 @@
+import ArgumentParser
+
+/// The entry point of the `jobq` executable: parses the arguments, runs the command and
+/// maps every outcome to the documented exit status (SPEC §4): 0 success, 1 the operation
+/// failed (one line `jobq: <reason>` on stderr), 64 usage error (with the usage hint),
+/// 124 `join`/`wait` timed out.
+public enum JobqMain {
+    /// Runs `jobq` with `arguments` (without the program name) and returns the exit status.
+    public static func run(arguments: [String]) async -> Int32 {
+        // `jobq --db PATH <command> ...` is accepted as well as `jobq <command> --db PATH ...`.
+        var arguments = arguments
+        var leadingDatabase: String?
+        if arguments.first == "--db", arguments.count >= 2 {
+            leadingDatabase = arguments[1]
+            arguments.removeFirst(2)
+        } else if let first = arguments.first, first.hasPrefix("--db=") {
+            leadingDatabase = String(first.dropFirst("--db=".count))
+            arguments.removeFirst()
+        }
+        return await GlobalOptions.$leadingDatabase.withValue(leadingDatabase) {
+            await execute(arguments)
+        }
+    }
+
+    private static func execute(_ arguments: [String]) async -> Int32 {
+        let command: any ParsableCommand
+        do {
+            command = try JobqCommand.parseAsRoot(arguments)
+        } catch {
+            return report(error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+            return ExitStatus.success
+        } catch let error as CLIError {
+            OutputStream.standardError.write("jobq: \(error.description.displaySafe)\n")
+            return error.exitStatus
+        } catch {
+            return report(error)
+        }
+    }
+
+    /// Prints an argument-parser outcome (help, version, a usage error with its hint) the
+    /// way the library formats it, and returns its exit status (0 for help, 64 for usage).
+    private static func report(_ error: any Error) -> Int32 {
+        let message = JobqCommand.fullMessage(for: error)
+        let status = JobqCommand.exitCode(for: error).rawValue
+        if !message.isEmpty {
+            (status == 0 ? OutputStream.standardOutput : OutputStream.standardError).write(message + "\n")
+        }
+        return status
+    }
+}
+
+/// `jobq`: the root command; it only groups the subcommands.
+struct JobqCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobq",
+        abstract: "Enqueue jobs for jobqd and watch them run.",
+        discussion: """
+            Every command takes --db PATH (before or after the command name); without it the \
+            database is $JOBQ_DB, else /var/lib/jobq/jobq.db if it exists, else \
+            $XDG_STATE_HOME/jobq/jobq.db (~/.local/state/jobq/jobq.db).
+
+            jobq writes jobs straight into the SQLite database that the jobqd daemon runs them from, \
+            so it works whether or not the daemon is running.
+
+            Examples:
+              jobq add -- make -j4 test
+              jobq add --queue images --retries 3 convert in.png out.jpg
+              jobq join images --progress
+              jobq status
+
+            Exit status: 0 success; 1 the operation failed; 64 usage error; 124 join/wait timed out.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            Add.self, Status.self, List.self, Show.self, Logs.self, Join.self, Wait.self, Cancel.self, Retry.self,
+            Pause.self, Resume.self, QueueCommand.self, Purge.self,
+        ]
+    )
+}

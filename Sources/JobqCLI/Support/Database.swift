@@ -1,0 +1,90 @@
+import ArgumentParser
+import JobqCore
+import JobqStore
+
+/// `--db PATH`, accepted by every command.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The database file.",
+            discussion:
+                "Default: $JOBQ_DB, else /var/lib/jobq/jobq.db if it exists, else $XDG_STATE_HOME/jobq/jobq.db"
+                + " (~/.local/state/jobq/jobq.db).",
+            valueName: "path"))
+    var db: String?
+
+    /// A `--db` given before the command name (`jobq --db PATH status`), which
+    /// `JobqMain` takes off the arguments; the command's own `--db` wins over it.
+    @TaskLocal static var leadingDatabase: String?
+}
+
+/// The database a command works on: where it is, and how to open it.
+struct Database {
+    /// The resolved path (SPEC §4 order).
+    let path: String
+
+    init(_ options: GlobalOptions, environment: [String: String]) {
+        path = DatabaseLocation.resolve(explicit: options.db ?? GlobalOptions.leadingDatabase, environment: environment)
+    }
+
+    /// Opens the database for a command that writes, creating the file and its missing
+    /// directories (mode 0700) if needed.
+    func openCreating() async throws(CLIError) -> JobStore {
+        try await open(createIfMissing: true)
+    }
+
+    /// Opens the database if the file exists; `nil` when it does not (nothing was ever
+    /// enqueued there), so that reading commands never create it.
+    func openExisting() async throws(CLIError) -> JobStore? {
+        guard FileSystem.exists(path) else { return nil }
+        return try await open(createIfMissing: false)
+    }
+
+    private func open(createIfMissing: Bool) async throws(CLIError) -> JobStore {
+        do {
+            return try await JobStore(path: path, durability: .full, createIfMissing: createIfMissing)
+        } catch {
+            throw .failed(error.description)
+        }
+    }
+
+    /// A store failure as the one-line error of exit status 1, naming the database.
+    func failure(_ error: any Error) -> CLIError {
+        switch error {
+        case let error as CLIError: return error
+        case StoreError.jobNotFound(let id): return jobNotFound(id)
+        case let error as StoreError: return .failed(error.description)
+        default: return .failed("\(path): \(error)")
+        }
+    }
+
+    /// `no job 42 in /path/jobq.db`.
+    func jobNotFound(_ id: JobID) -> CLIError {
+        .failed("no job \(id) in \(path)")
+    }
+}
+
+extension Database {
+    /// Runs `body` on the store, created if missing; every failure becomes a `CLIError`
+    /// naming the database.
+    func writing<Result>(_ body: (JobStore) async throws -> Result) async throws(CLIError) -> Result {
+        let store = try await openCreating()
+        do {
+            return try await body(store)
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    /// Runs `body` on the store if the database exists, else returns `nil`: a database
+    /// that was never created reads as empty, and is not created.
+    func reading<Result>(_ body: (JobStore) async throws -> Result) async throws(CLIError) -> Result? {
+        guard let store = try await openExisting() else { return nil }
+        do {
+            return try await body(store)
+        } catch {
+            throw failure(error)
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import JobqTestSupport
+import Testing
+
+@Suite("jobq add")
+struct AddTests {
+    @Test("prints the id; the job is pending in the current directory with every option stored")
+    func addStoresEverything() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let first = try await cli.add(["true"])
+            #expect(first == 1)
+            let result = try await cli.succeed(
+                [
+                    "add", "--queue", "build", "--priority", "-5", "--delay", "10m", "--timeout", "1.5",
+                    "--retries", "3", "--backoff", "250ms", "--after", "1", "--env", "A=b=c", "--env", "HOME",
+                    "--cwd", "sub", "--", "make", "-j4",
+                ], in: cli.directory)
+            let id = try #require(Int(result.stdoutText.trimmingCharacters(in: .newlines)))
+            let job = try await cli.show(id)
+            #expect(job["id"] as? Int == id)
+            #expect(job["queue"] as? String == "build")
+            #expect(job["state"] as? String == "pending")
+            #expect(job["priority"] as? Int == -5)
+            #expect(job["command"] as? [String] == ["make", "-j4"])
+            #expect(job["shell"] is NSNull)
+            #expect(job["timeout_ms"] as? Int == 1500)
+            #expect(job["max_retries"] as? Int == 3)
+            #expect(job["backoff_ms"] as? Int == 250)
+            #expect(job["dependencies"] as? [Int] == [1])
+            let env = try #require(job["env"] as? [String: String])
+            #expect(env["A"] == "b=c")
+            #expect(env["HOME"] == ProcessInfo.processInfo.environment["HOME"])
+            let realDirectory = try #require(realpath(cli.directory, nil).map { String(cString: $0) })
+            #expect(
+                (job["cwd"] as? String).map { $0 == cli.directory + "/sub" || $0 == realDirectory + "/sub" } == true)
+            let enqueued = try #require(job["enqueued_at"] as? String)
+            let runAt = try #require(job["run_at"] as? String)
+            #expect(enqueued.hasSuffix("Z") && enqueued.contains("T"))
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let delay = try #require(formatter.date(from: runAt)).timeIntervalSince(
+                try #require(formatter.date(from: enqueued)))
+            #expect(abs(delay - 600) < 1)
+        }
+    }
+
+    @Test("the default directory is the one jobq runs in")
+    func defaultDirectory() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let result = try await cli.succeed(["add", "pwd"], in: cli.directory)
+            let id = try #require(Int(result.stdoutText.trimmingCharacters(in: .newlines)))
+            let cwd = try #require(try await cli.show(id)["cwd"] as? String)
+            let real = String(cString: realpath(cli.directory, nil))
+            #expect(cwd == cli.directory || cwd == real)
+        }
+    }
+
+    /// (arguments after `add`, expected argv, expected queue)
+    static let passthroughCases: [([String], [String], String)] = [
+        (["--", "ls", "-la"], ["ls", "-la"], "default"),
+        (["ls", "-la", "--queue", "x"], ["ls", "-la", "--queue", "x"], "default"),
+        (["--queue", "q", "echo", "--json"], ["echo", "--json"], "q"),
+        (["echo", "--help"], ["echo", "--help"], "default"),
+        (["-q", "q2", "--", "-dash", "--", "x"], ["-dash", "--", "x"], "q2"),
+        (["echo", "--", "--db", "/elsewhere"], ["echo", "--", "--db", "/elsewhere"], "default"),
+    ]
+
+    @Test("the command starts at the first word that is not an option of add", arguments: passthroughCases)
+    func passthrough(arguments: [String], argv: [String], queue: String) async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let result = try await cli.succeed(["add"] + arguments)
+            #expect(result.stdoutText == "1\n")  // plain id: a --json after the command is the command's
+            let job = try await cli.show(1)
+            #expect(job["command"] as? [String] == argv)
+            #expect(job["queue"] as? String == queue)
+        }
+    }
+
+    @Test("--shell stores a script run by /bin/sh -c")
+    func shell() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let id = try await cli.add(["--shell", "echo a | wc -c", ">", "out"])
+            let job = try await cli.show(id)
+            #expect(job["shell"] as? String == "echo a | wc -c > out")
+            #expect(job["command"] as? [String] == ["/bin/sh", "-c", "echo a | wc -c > out"])
+        }
+    }
+
+    @Test("--json prints {id, queue, state}")
+    func json() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let result = try await cli.succeed(["add", "--json", "--queue", "q", "true"])
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any])
+            #expect(object["id"] as? Int == 1)
+            #expect(object["queue"] as? String == "q")
+            #expect(object["state"] as? String == "pending")
+            #expect(object.count == 3)
+        }
+    }
+
+    @Test("--at takes RFC 3339, local time and +duration")
+    func at() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let utc = try await cli.add(["--at", "2030-01-02T03:04:05.250Z", "true"])
+            #expect(try await cli.show(utc)["run_at"] as? String == "2030-01-02T03:04:05.250Z")
+            let offset = try await cli.add(["--at", "2030-01-02T05:04:05+02:00", "true"])
+            #expect(try await cli.show(offset)["run_at"] as? String == "2030-01-02T03:04:05.000Z")
+            let local = try await cli.succeed(["add", "--at", "2030-01-02 03:04", "true"])
+            #expect(local.exitStatus == 0)
+            let relative = try await cli.add(["--at", "+1h", "true"])
+            let job = try await cli.show(relative)
+            #expect((job["run_at"] as? String) != (job["enqueued_at"] as? String))
+        }
+    }
+
+    static let awkward = [
+        "it's \"quoted\"", "two  spaces", "line\nbreak", "$(touch /tmp/jobq-pwned)", "`id`", "'; DROP TABLE jobs; --",
+        "naïve ☃ 日本", "back\\slash", "\t tab", "%s %n",
+    ]
+
+    @Test("arguments and queue names are stored verbatim, never interpreted")
+    func verbatim() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let queue = "q 'x' \"y\" $(z); DROP TABLE queues;--"
+            let id = try await cli.add(
+                ["--queue", queue, "--env", "V=$(echo no)\nnext", "--", "printf"] + Self.awkward)
+            let job = try await cli.show(id)
+            #expect(job["command"] as? [String] == ["printf"] + Self.awkward)
+            #expect(job["queue"] as? String == queue)
+            #expect((job["env"] as? [String: String])?["V"] == "$(echo no)\nnext")
+            #expect(try await cli.status()[queue]?["pending"] as? Int == 1)
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/jobq-pwned"))
+            // The human views stay one line per job.
+            let list = try await cli.succeed(["list"])
+            #expect(list.stdoutText.split(separator: "\n").count == 2)
+        }
+    }
+
+    @Test("a queue name with a control character is a usage error")
+    func controlCharacterQueue() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let result = try await cli.run(["add", "--queue", "a\nb", "true"])
+            #expect(result.exitStatus == 64)
+            #expect(result.stderrText.hasPrefix("jobq: "))
+            #expect(!cli.databaseExists)
+        }
+    }
+
+    @Test("a command line as long as the OS allows is stored whole")
+    func hugeCommandLine() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            // 1.5 MB in 1500 arguments: within Linux's ARG_MAX (a quarter of the 8 MB stack limit).
+            let arguments = (0..<1500).map { index in
+                String(repeating: Character(UnicodeScalar(97 + index % 26)!), count: 1000)
+            }
+            let id = try await cli.add(["echo"] + arguments)
+            let job = try await cli.show(id)
+            #expect(job["command"] as? [String] == ["echo"] + arguments)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import JobqTestSupport
+import Testing
+
+@Suite("exit statuses and error messages")
+struct ExitStatusTests {
+    static let usageErrors: [[String]] = [
+        ["frobnicate"],
+        ["--bogus", "status"],
+        ["status", "--bogus"],
+        ["add"],
+        ["add", "--"],
+        ["add", "--bogus", "ls"],
+        ["add", "--timeout", "5x", "ls"],
+        ["add", "--timeout", "-1s", "ls"],
+        ["add", "--timeout", "0", "ls"],
+        ["add", "--delay", "soon", "ls"],
+        ["add", "--backoff", "1y", "ls"],
+        ["add", "--retries", "-1", "ls"],
+        ["add", "--retries", "many", "ls"],
+        ["add", "--priority", "high", "ls"],
+        ["add", "--after", "0", "ls"],
+        ["add", "--after", "x", "ls"],
+        ["add", "--at", "tomorrow", "ls"],
+        ["add", "--at", "2030-02-30 10:00", "ls"],
+        ["add", "--delay", "1s", "--at", "+1m", "ls"],
+        ["add", "--env", "=x", "ls"],
+        ["add", "--env", "JOBQ_SURELY_UNSET_VARIABLE", "ls"],
+        ["add", "--batch", "-", "ls"],
+        ["add", "--shell", "--batch", "-"],
+        ["add", "--", ""],
+        ["add", "--shell", "  "],
+        ["add", "--queue", "", "ls"],
+        ["list", "--limit", "ten"],
+        ["list", "--limit", "-1"],
+        ["list", "--state", "done"],
+        ["show"],
+        ["show", "abc"],
+        ["show", "-3"],
+        ["logs", "x"],
+        ["join", "--timeout", "soon"],
+        ["wait"],
+        ["wait", "1", "--timeout", "1 s"],
+        ["cancel"],
+        ["cancel", "1", "--queue", "q"],
+        ["retry"],
+        ["pause"],
+        ["resume", ""],
+        ["queue", "set", "q"],
+        ["queue", "set", "q", "--concurrency", "0"],
+        ["queue", "set", "q", "--capacity", "lots"],
+        ["queue", "set", "q", "--idle-timeout", "forever"],
+        ["purge", "--state", "pending"],
+        ["purge", "--older-than", "old"],
+    ]
+
+    @Test("usage errors exit 64 with a hint, and never create the database", arguments: usageErrors)
+    func usageError(arguments: [String]) async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let result = try await cli.run(arguments, stdin: [])
+            #expect(result.exitStatus == 64, "\(arguments): \(result)")
+            #expect(!result.stderrText.isEmpty)
+            #expect(result.stdout.isEmpty)
+            #expect(!cli.databaseExists, "\(arguments) created the database")
+        }
+    }
+
+    @Test("help and completion scripts exit 0 on stdout")
+    func helpAndCompletions() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let help = try await cli.succeed(["--help"])
+            #expect(help.stdoutText.contains("USAGE: jobq"))
+            for command in [
+                "add", "status", "list", "show", "logs", "join", "wait", "cancel", "retry", "pause", "resume",
+                "purge",
+            ] {
+                let result = try await cli.succeed([command, "--help"])
+                #expect(result.stdoutText.contains("Examples:"), "\(command) --help has no example")
+            }
+            #expect(try await cli.succeed(["queue", "set", "--help"]).stdoutText.contains("Examples:"))
+            let bash = try await cli.succeed(["--generate-completion-script", "bash"])
+            #expect(bash.stdoutText.contains("_jobq"))
+            #expect(try await cli.succeed(["--version"]).stdoutText.isEmpty == false)
+            #expect(!cli.databaseExists)
+        }
+    }
+
+    static let unknownJob: [[String]] = [
+        ["show", "42"], ["show", "42", "--json"], ["logs", "42"], ["wait", "42"], ["cancel", "42"], ["retry", "42"],
+    ]
+
+    @Test("an unknown job id exits 1 with one line naming the database", arguments: unknownJob)
+    func unknownJobID(arguments: [String]) async throws {
+        try await withCLI { (cli: CLI) async throws in
+            // Without a database, and with one that lacks the job.
+            for round in 0..<2 {
+                let result = try await cli.run(arguments)
+                #expect(result.exitStatus == 1, "\(arguments): \(result)")
+                #expect(result.stderrText == "jobq: no job 42 in \(cli.database)\n", "round \(round)")
+                if round == 0 {
+                    #expect(!cli.databaseExists)
+                    _ = try await cli.add(["true"])
+                }
+            }
+        }
+    }
+
+    @Test("--db works before and after the command name, over $JOBQ_DB")
+    func databaseOption() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let other = cli.directory + "/other.db"
+            #expect(try await cli.succeed(["--db", other, "add", "true"]).stdoutText == "1\n")
+            #expect(try await cli.succeed(["add", "--db", other, "true"]).stdoutText == "2\n")
+            #expect(try await cli.succeed(["--db=" + other, "queue", "set", "q", "--capacity", "5"]).stdout.isEmpty)
+            #expect(!cli.databaseExists)
+            let status = try await cli.succeed(["status", "--json", "--db", other])
+            #expect(status.stdoutText.contains("\"pending\":2"))
+            #expect(status.stdoutText.contains("\"capacity\":5"))
+        }
+    }
+
+    @Test("a corrupt database file is reported in one line and left untouched")
+    func corruptDatabase() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let garbage = Array(repeating: UInt8(ascii: "x"), count: 8192)
+            _ = FileManager.default.createFile(atPath: cli.database, contents: Data(garbage))
+            for arguments in [["add", "true"], ["status"], ["list"], ["show", "1"], ["join"]] {
+                let result = try await cli.run(arguments)
+                #expect(result.exitStatus == 1, "\(arguments): \(result)")
+                #expect(result.stderrText.hasPrefix("jobq: "))
+                #expect(result.stderrText.contains(cli.database))
+                #expect(result.stderrText.split(separator: "\n").count == 1)
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: cli.database)) == Data(garbage))
+        }
+    }
+
+    @Test("a database path whose directory cannot exist is reported in one line")
+    func unusableDirectory() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let file = cli.directory + "/plain-file"
+            _ = FileManager.default.createFile(atPath: file, contents: Data())
+            for database in [file + "/jobq.db", file + "/deeper/jobq.db", "/proc/jobq-test/jobq.db"] {
+                let result = try await cli.run(["add", "--db", database, "true"])
+                #expect(result.exitStatus == 1, "\(database): \(result)")
+                #expect(result.stderrText.hasPrefix("jobq: "))
+                #expect(result.stderrText.split(separator: "\n").count == 1)
+            }
+        }
+    }
+
+    @Test("reading commands on a missing database read it as empty and do not create it")
+    func missingDatabaseReadsEmpty() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            #expect(try await cli.succeed(["status", "--json"]).stdoutText == "{\"queues\":[]}\n")
+            #expect(try await cli.succeed(["list", "--json"]).stdoutText == "[]\n")
+            #expect(try await cli.succeed(["queue", "show", "--json"]).stdoutText == "{\"queues\":[]}\n")
+            #expect(try await cli.succeed(["join"]).stdout.isEmpty)
+            #expect(try await cli.succeed(["purge"]).stdoutText == "purged 0 jobs\n")
+            #expect(try await cli.succeed(["cancel", "--queue", "q"]).stdoutText == "cancelled 0 jobs in queue q\n")
+            #expect(!cli.databaseExists)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import JobqCore
+import Testing
+
+@testable import JobqCLI
+
+@Suite("formatting and parsing (in process)")
+struct FormattingTests {
+    @Test("JSON strings escape quotes, backslashes and control characters; other text stays UTF-8")
+    func jsonEscaping() throws {
+        let text = "q\"b\\s\n\r\t\u{0}\u{1F}\u{7F} é ☃ 😀 </script>"
+        let bytes = JSONValue.object([JSONMember("k", .string(text)), JSONMember("n", .null)]).serialized()
+        let serialized = String(decoding: bytes, as: UTF8.self)
+        #expect(serialized == #"{"k":"q\"b\\s\n\r\t\u0000\u001f\u007f é ☃ 😀 </script>","n":null}"#)
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(decoded["k"] as? String == text)
+        #expect(try JSONValue.parse(bytes) == .object([JSONMember("k", .string(text)), JSONMember("n", .null)]))
+    }
+
+    @Test("the JSON reader handles escapes, numbers and nesting, and rejects what RFC 8259 does")
+    func jsonReading() throws {
+        #expect(
+            try JSONValue.parse(Array(#" {"a":[1,-2,3.5e2,true,false,null,"\u00e9\ud83d\ude00\/"]} "#.utf8))
+                == .object([
+                    JSONMember(
+                        "a",
+                        .array([
+                            .integer(1), .integer(-2), .double(350), .bool(true), .bool(false), .null, .string("é😀/"),
+                        ]))
+                ]))
+        for bad in [
+            "", "{", "{\"a\" 1}", "[1,]", "01", "1.", "\"\\x\"", "\"\u{01}\"", "\"\\ud800\"", "nul", "{} {}",
+            String(repeating: "[", count: 300) + String(repeating: "]", count: 300),
+        ] {
+            #expect(throws: JSONParseError.self, "\(bad.debugDescription)") { try JSONValue.parse(Array(bad.utf8)) }
+        }
+    }
+
+    @Test("times: RFC 3339 out, RFC 3339 / local / relative in")
+    func times() throws {
+        let instant = Timestamp(milliseconds: 1_893_553_445_250)  // 2030-01-02T03:04:05.250Z
+        #expect(TimeText.rfc3339(instant) == "2030-01-02T03:04:05.250Z")
+        #expect(TimeText.rfc3339(Timestamp(milliseconds: -1)) == "1969-12-31T23:59:59.999Z")
+        let now = Timestamp(milliseconds: 1_000_000)
+        #expect(try TimeText.parse("2030-01-02T03:04:05.250Z", now: now) == instant)
+        #expect(try TimeText.parse("2030-01-02 05:04:05.25+02:00", now: now) == instant)
+        #expect(try TimeText.parse("2030-01-01T22:04:05.250-05:00", now: now) == instant)
+        #expect(try TimeText.parse("+1.5s", now: now) == Timestamp(milliseconds: 1_001_500))
+        let local = try TimeText.parse("2030-01-02 03:04", now: now)
+        #expect(TimeText.local(local) == "2030-01-02 03:04:00")
+        for bad in [
+            "tomorrow", "2030-13-01 00:00", "2030-02-29 00:00", "2030-01-02T03:04:05+2", "+", "+x", "2030-01-02",
+        ] {
+            #expect(throws: TimeText.ParseError.self, "\(bad)") { try TimeText.parse(bad, now: now) }
+        }
+        #expect(TimeText.relative(Timestamp(milliseconds: 997_000), now: now) == "3s ago")
+        #expect(TimeText.relative(Timestamp(milliseconds: 1_120_000), now: now) == "in 2m")
+        #expect(TimeText.relative(Timestamp(milliseconds: 1_000_400), now: now) == "now")
+        #expect(TimeText.relative(Timestamp(milliseconds: 1_000_000 - 3 * 86_400_000), now: now) == "3d ago")
+    }
+
+    @Test("logs --follow prints only what is new, also when the bounded tail was cut at the front")
+    func outputTail() {
+        func new(_ previous: String, _ current: String) -> String {
+            String(
+                decoding: OutputTail.newBytes(previous: Array(previous.utf8), current: Array(current.utf8)),
+                as: UTF8.self)
+        }
+        #expect(new("", "abc") == "abc")
+        #expect(new("abc", "abcdef") == "def")
+        #expect(new("abcdef", "defgh") == "gh")
+        #expect(new("abcdef", "abcdef") == "")
+        #expect(new("abc", "xyz") == "xyz")
+    }
+
+    @Test("the progress line shows the bar, done/total, rate and ETA")
+    func progressLine() {
+        #expect(
+            ProgressBar.line(done: 0, total: 10, elapsed: .seconds(1)) == String(repeating: "░", count: 24)
+                + "  0/10  --/s  ETA --")
+        #expect(
+            ProgressBar.line(done: 5, total: 10, elapsed: .seconds(2))
+                == String(repeating: "█", count: 12) + String(repeating: "░", count: 12) + "  5/10  2.5/s  ETA 2s")
+        #expect(ProgressBar.formatETA(125) == "2m05s")
+        #expect(ProgressBar.formatETA(7300) == "2h01m")
+        #expect(ProgressBar.formatRate(1234.4) == "1234")
+    }
+
+    @Test("tables align columns and escape control characters")
+    func table() {
+        var table = Table([.init("ID", .right), .init("NAME")])
+        table.rows = [[Table.Cell("7"), Table.Cell("a\nb")], [Table.Cell("123"), Table.Cell("x")]]
+        #expect(table.render(color: false) == " ID  NAME\n  7  a\\nb\n123  x\n")
+        #expect(table.render(color: false, width: 8) == " ID  NA…\n  7  a\\…\n123  x\n")
+        #expect(table.render(color: true).contains("\u{1B}[1mID\u{1B}[0m"))
+    }
+
+    @Test("the batch reader skips blank lines and numbers the rest")
+    func batchLines() throws {
+        let defaults = JobSpec(command: .argv([]))
+        let specs = try BatchParser.parse(
+            Array("\n{\"cmd\":[\"a\"]}\r\n \n{\"shell\":\"b\"}".utf8), defaults: defaults,
+            now: Timestamp(milliseconds: 0))
+        #expect(specs.map(\.line) == [2, 4])
+        #expect(specs.map(\.spec.command) == [.argv(["a"]), .shell("b")])
+        #expect(
+            throws: CLIError.usage(
+                "line 1: unknown key \"x\" (known: after, at, backoff, cmd, cwd, delay, env, priority, queue, retries, shell, timeout)"
+            )
+        ) {
+            try BatchParser.parse(
+                Array("{\"cmd\":[\"a\"],\"x\":1}".utf8), defaults: defaults, now: Timestamp(milliseconds: 0))
+        }
+    }
+}

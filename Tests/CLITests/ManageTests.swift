@@ -1,0 +1,170 @@
+import Foundation
+import JobqTestSupport
+import Testing
+
+@Suite("status, list, cancel, retry, pause, resume, queue, purge")
+struct ManageTests {
+    @Test("status --json has every key with the documented types")
+    func statusShape() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            _ = try await cli.add(["--queue", "a", "true"])
+            _ = try await cli.add(["--queue", "a", "true"])
+            _ = try await cli.add(["--queue", "b", "true"])
+            try await cli.succeed(["pause", "b"])
+            try await cli.succeed([
+                "queue", "set", "a", "--concurrency", "4", "--capacity", "100", "--idle-timeout", "30s",
+            ])
+            let queues = try await cli.status()
+            let a = try #require(queues["a"])
+            #expect(
+                Set(a.keys) == [
+                    "name", "pending", "running", "succeeded", "failed", "cancelled", "paused", "concurrency",
+                    "capacity",
+                ])
+            #expect(a["pending"] as? Int == 2)
+            #expect(a["running"] as? Int == 0)
+            #expect(a["paused"] as? Bool == false)
+            let raw = try await cli.succeed(["status", "--json"]).stdoutText
+            #expect(raw.contains("\"paused\":false") && raw.contains("\"paused\":true"), "paused is a JSON boolean")
+            #expect(a["concurrency"] as? Int == 4)
+            #expect(a["capacity"] as? Int == 100)
+            let b = try #require(queues["b"])
+            #expect(b["paused"] as? Bool == true)
+            #expect(b["concurrency"] is NSNull)
+            #expect(b["capacity"] is NSNull)
+
+            try await cli.succeed(["resume", "b"])
+            try await cli.succeed(["queue", "set", "a", "--concurrency", "default"])
+            let after = try await cli.status()
+            #expect(after["b"]?["paused"] as? Bool == false)
+            #expect(after["a"]?["concurrency"] is NSNull)
+            #expect(after["a"]?["capacity"] as? Int == 100)
+
+            let show = try await cli.succeed(["queue", "show", "a", "--json"])
+            #expect(
+                show.stdoutText
+                    == "{\"queues\":[{\"name\":\"a\",\"paused\":false,\"concurrency\":null,\"capacity\":100,\"idle_timeout_ms\":30000}]}\n"
+            )
+            let human = try await cli.succeed(["status"])
+            let lines = human.stdoutText.split(separator: "\n")
+            #expect(lines.count == 3)
+            #expect(lines[0].hasPrefix("QUEUE"))
+            #expect(Set(lines.map(\.count)).count == 1, "columns are aligned: \(human.stdoutText)")
+            let filtered = try await cli.succeed(["status", "--queue", "b", "--json"])
+            #expect(filtered.stdoutText.contains("\"name\":\"b\"") && !filtered.stdoutText.contains("\"name\":\"a\""))
+        }
+    }
+
+    @Test("list: newest first, filters, limit, and the JSON keys of show")
+    func list() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            for queue in ["a", "b", "a", "a"] { _ = try await cli.add(["--queue", queue, "true"]) }
+            try await cli.succeed(["cancel", "1"])
+            let all = try await cli.succeed(["list", "--json"])
+            let jobs = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout)) as? [[String: Any]])
+            #expect(jobs.map { $0["id"] as? Int } == [4, 3, 2, 1])
+            let keys = Set(jobs[0].keys)
+            for key in [
+                "id", "queue", "state", "priority", "attempts", "failures", "exit_code", "signal", "max_retries",
+                "timeout_ms", "backoff_ms", "run_at", "enqueued_at", "started_at", "finished_at", "cwd", "env",
+                "cancel_requested", "command", "shell", "stdout", "stderr", "error",
+            ] {
+                #expect(keys.contains(key), "missing \(key)")
+            }
+            let limited = try await cli.succeed([
+                "list", "--queue", "a", "--state", "pending", "--limit", "1", "--json",
+            ])
+            let one = try #require(try JSONSerialization.jsonObject(with: Data(limited.stdout)) as? [[String: Any]])
+            #expect(one.map { $0["id"] as? Int } == [4])
+            let human = try await cli.succeed(["list", "-n", "0"])
+            #expect(human.stdoutText.split(separator: "\n").count == 5)
+            #expect(human.stdoutText.contains("cancelled"))
+        }
+    }
+
+    @Test("show prints the fields for people")
+    func showHuman() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            _ = try await cli.add(["--queue", "q", "--timeout", "5m", "--", "echo", "hello world"])
+            let text = try await cli.succeed(["show", "1"]).stdoutText
+            #expect(text.hasPrefix("job 1\n"))
+            #expect(text.contains("pending"))
+            #expect(text.contains("echo 'hello world'"))
+            #expect(text.contains("5m"))
+            #expect(!text.contains("\u{1B}["), "no colour outside a terminal")
+        }
+    }
+
+    @Test("cancel a pending job; wait then exits 1; retry puts it back; purge deletes finished jobs")
+    func cancelRetryPurge() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let id = try await cli.add(["sleep", "100"])
+            let dependent = try await cli.add(["--after", String(id), "true"])
+            #expect(try await cli.succeed(["cancel", String(id)]).stdoutText == "\(id) cancelled\n")
+            #expect(try await cli.show(id)["state"] as? String == "cancelled")
+            #expect(try await cli.show(dependent)["state"] as? String == "cancelled")
+            #expect(try await cli.succeed(["cancel", String(id)]).stdoutText == "\(id) already cancelled\n")
+
+            let wait = try await cli.run(["wait", String(id)])
+            #expect(wait.exitStatus == 1)
+            #expect(wait.stderrText == "jobq: job \(id) cancelled\n")
+
+            let badRetry = try await cli.run(["retry", String(id), "999"])
+            #expect(badRetry.exitStatus == 1)
+            #expect(try await cli.show(id)["state"] as? String == "cancelled", "retry is all or nothing")
+
+            #expect(
+                try await cli.succeed(["retry", String(id), String(dependent)]).stdoutText
+                    == "\(id) pending\n\(dependent) pending\n")
+            #expect(try await cli.show(dependent)["state"] as? String == "pending")
+            let notFinished = try await cli.run(["retry", String(id)])
+            #expect(notFinished.exitStatus == 1)
+            #expect(notFinished.stderrText.contains("is pending"))
+
+            #expect(
+                try await cli.succeed(["cancel", "--queue", "default"]).stdoutText
+                    == "cancelled 2 jobs in queue default\n")
+            #expect(try await cli.succeed(["purge", "--older-than", "1h"]).stdoutText == "purged 0 jobs\n")
+            #expect(try await cli.succeed(["purge", "--state", "succeeded"]).stdoutText == "purged 0 jobs\n")
+            #expect(try await cli.succeed(["purge", "--state", "cancelled"]).stdoutText == "purged 2 jobs\n")
+            #expect(try await cli.succeed(["list", "--json"]).stdoutText == "[]\n")
+            #expect(try await cli.run(["show", String(id)]).exitStatus == 1)
+        }
+    }
+
+    @Test("logs prints the stored output; --follow streams until the job ends")
+    func logs() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let id = try await cli.add(["true"])
+            let empty = try await cli.succeed(["logs", String(id)])
+            #expect(empty.stdout.isEmpty && empty.stderr.isEmpty)
+
+            // Play the daemon's part: the job runs and its output is stored as it goes.
+            try await cli.sql(
+                "UPDATE jobs SET state = 'running', attempts = 1, stdout_tail = CAST('one\n' AS BLOB), stderr_tail = CAST('warn\n' AS BLOB) WHERE id = \(id)"
+            )
+            let follower = try ChildProcess.launch(
+                CLI.binary, ["logs", "--follow", String(id)], environment: cli.environment())
+            try await waitUntil("the first output", timeout: .seconds(20)) {
+                String(decoding: follower.outputSoFar.stdout, as: UTF8.self) == "one\n"
+            }
+            try await cli.sql("UPDATE jobs SET stdout_tail = CAST('one\ntwo\n' AS BLOB) WHERE id = \(id)")
+            try await waitUntil("the second line", timeout: .seconds(20)) {
+                String(decoding: follower.outputSoFar.stdout, as: UTF8.self) == "one\ntwo\n"
+            }
+            #expect(!follower.hasExited)
+            try await cli.sql(
+                "UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = 1, stdout_tail = CAST('one\ntwo\nthree\n' AS BLOB) WHERE id = \(id)"
+            )
+            let result = try await follower.waitForExit(timeout: .seconds(20))
+            #expect(result.exitStatus == 0)
+            #expect(result.stdoutText == "one\ntwo\nthree\n")
+            #expect(result.stderrText == "warn\n")
+
+            let plain = try await cli.succeed(["logs", String(id)])
+            #expect(plain.stdoutText == "one\ntwo\nthree\n")
+            #expect(plain.stderrText == "warn\n")
+            #expect((try await cli.show(id)["stdout"] as? String) == "one\ntwo\nthree\n")
+        }
+    }
+}
