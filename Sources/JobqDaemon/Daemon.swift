@@ -1,0 +1,115 @@
+import JobqCore
+import JobqProcess
+import JobqStore
+import Logging
+import ServiceLifecycle
+
+/// `jobqd` as a library: take the single-daemon lock, open the store, recover what a dead
+/// daemon left behind, then run the dispatcher (and the systemd watchdog) until SIGTERM or
+/// SIGINT, draining gracefully. The `jobqd` executable only parses options and calls this;
+/// the tests call it too.
+public struct Daemon: Sendable {
+    public let configuration: DaemonConfiguration
+    private let environment: [String: String]
+    private let logger: Logger
+
+    public init(configuration: DaemonConfiguration, environment: [String: String], logger: Logger) {
+        self.configuration = configuration
+        self.environment = environment
+        self.logger = logger
+    }
+
+    /// Runs the daemon until it is told to stop; throws when it cannot start (another
+    /// daemon holds the database, the database is unusable).
+    public func run() async throws {
+        let notifier = SystemdNotifier(environment: environment)
+        let lock = try DaemonLock.acquire(databasePath: configuration.databasePath)
+        defer { withExtendedLifetime(lock) {} }
+        let store = try await JobStore(path: configuration.databasePath, durability: configuration.durability)
+        try await recover(store)
+
+        ProcessSupervisor.becomeSubreaper()
+        let supervisor = try ProcessSupervisor(logger: logger)
+        let runner = ProcessRunner(
+            supervisor: supervisor,
+            baseEnvironment: jobEnvironment(),
+            killGrace: configuration.killGrace,
+            outputTailLimit: configuration.outputTailLimit,
+            outputFlushInterval: configuration.outputFlushInterval)
+        let doorbell: Doorbell.Listener?
+        do {
+            doorbell = try Doorbell.Listener(databasePath: configuration.databasePath)
+        } catch {
+            logger.warning(
+                "no doorbell socket; new jobs are noticed by polling only",
+                metadata: ["error": "\(error)", "poll.interval": "\(configuration.pollInterval)"])
+            doorbell = nil
+        }
+        let dispatcher = Dispatcher(
+            store: store, runner: runner, configuration: configuration, doorbell: doorbell, notifier: notifier,
+            logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let interval = notifier.watchdogInterval {
+            // First in the list, so it is shut down last and keeps the manager informed during the drain.
+            services.append(.init(service: Watchdog(notifier: notifier, interval: interval, store: store)))
+        }
+        services.append(.init(service: dispatcher))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    /// Before taking work: stop any process group a dead daemon's jobs left behind, then
+    /// put its running jobs back to pending (the attempt stays counted, no retry is used).
+    private func recover(_ store: JobStore) async throws {
+        let interrupted = try await store.interruptedRuns()
+        let grace = configuration.killGrace
+        await withDiscardingTaskGroup { group in
+            for run in interrupted {
+                guard let process = run.process else { continue }
+                group.addTask {
+                    let result = await ProcessSupervisor.stopLeftoverGroup(
+                        processGroup: process.processGroup, leaderStartTime: process.startTime, grace: grace)
+                    logger.info(
+                        "stopped what an interrupted job left running",
+                        metadata: ["job.id": "\(run.id)", "process.group": "\(process.processGroup)",
+                                   "result": "\(result)"])
+                }
+            }
+        }
+        let requeued = try await store.requeueInterrupted(now: .now())
+        if requeued > 0 {
+            logger.notice("recovered jobs a previous daemon left running", metadata: ["jobs": "\(requeued)"])
+        }
+    }
+
+    /// The environment every job inherits: the daemon's, minus what belongs to the daemon's
+    /// own relation with systemd.
+    private func jobEnvironment() -> [String: String] {
+        var environment = environment
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {
+            environment[key] = nil
+        }
+        return environment
+    }
+}
+
+/// Sends `WATCHDOG=1` every half watchdog interval while the store still answers, so a
+/// wedged daemon is restarted by systemd.
+struct Watchdog: Service {
+    let notifier: SystemdNotifier
+    let interval: Duration
+    let store: JobStore
+
+    func run() async throws {
+        // Graceful shutdown reaches this service only after the dispatcher has drained
+        // (services stop in reverse order), so the manager hears from us during the drain.
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if (try? await store.dataVersion()) != nil { notifier.notify("WATCHDOG=1") }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

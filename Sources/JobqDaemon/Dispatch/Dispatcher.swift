@@ -1,0 +1,211 @@
+import JobqCore
+import JobqStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The daemon's main loop. It keeps one `QueueWorker` per queue in step with the `queues`
+/// table, wakes producers when the store changes (doorbell, safety-net poll, finished jobs),
+/// forwards cancel requests to running jobs, and on graceful shutdown stops intake, lets
+/// running jobs drain up to the drain timeout, then interrupts them.
+public final class Dispatcher: Service {
+    private let store: JobStore
+    private let configuration: DaemonConfiguration
+    private let logger: Logger
+    private let notifier: SystemdNotifier
+    private let doorbell: Doorbell.Listener?
+    private let writer: TransitionWriter
+    private let running = RunningJobs()
+    private let executor: JobExecutor
+    /// Rung by doorbell rings and by `stop()`: time to look at the store again.
+    private let wake = WakeSignal()
+    /// Rung after results are written: retries and dependents may be due.
+    private let finished = WakeSignal()
+    private let state = Mutex(DispatcherState())
+
+    private struct DispatcherState {
+        var workers: [String: QueueWorker] = [:]
+        var pools: [String: QueuePool] = [:]
+        var stopping = false
+        var ready = false
+    }
+
+    /// - Parameters:
+    ///   - store: the daemon's store (already recovered).
+    ///   - runner: runs the jobs (`ProcessRunner` in `jobqd`).
+    ///   - doorbell: the wake-up socket clients ring after a commit; `nil` to rely on polling.
+    public init(
+        store: JobStore,
+        runner: any JobRunner,
+        configuration: DaemonConfiguration,
+        doorbell: Doorbell.Listener?,
+        notifier: SystemdNotifier,
+        logger: Logger
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.notifier = notifier
+        self.doorbell = doorbell
+        let writer = TransitionWriter(store: store, logger: logger)
+        self.writer = writer
+        let finished = self.finished
+        self.executor = JobExecutor(
+            runner: runner, writer: writer, running: running, logger: logger, onFinish: { finished.signal() })
+    }
+
+    /// Starts a graceful stop: no new jobs start; running ones may finish within the drain timeout.
+    public func stop() {
+        let workers = state.withLock { state -> [QueueWorker] in
+            guard !state.stopping else { return [] }
+            state.stopping = true
+            return Array(state.workers.values)
+        }
+        notifier.notify("STOPPING=1\nSTATUS=Draining \(running.count) running jobs")
+        logger.info(
+            "stopping: no new jobs start",
+            metadata: ["jobs.running": "\(running.count)", "drain.timeout": "\(configuration.drainTimeout)"])
+        for worker in workers { worker.stopIntake() }
+        wake.signal()
+        finished.signal()
+    }
+
+    /// Runs until `stop()` (or graceful shutdown, or cancellation) and the drain ends.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await runUntilDrained()
+            } onCancel: {
+                self.stop()
+            }
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    private enum Finished { case workers, drainTimeout }
+
+    private func runUntilDrained() async {
+        await withDiscardingTaskGroup { outer in
+            outer.addTask { await self.writer.run() }
+            if let doorbell {
+                outer.addTask {
+                    for await _ in doorbell.rings() { self.wake.signal() }
+                }
+            }
+            await withTaskGroup(of: Finished.self) { drain in
+                drain.addTask {
+                    await self.superviseWorkers()
+                    return .workers
+                }
+                drain.addTask {
+                    // Starts counting when the stop begins, not before.
+                    while !self.state.withLock({ $0.stopping }) { await self.wake.wait() }
+                    try? await Task.sleep(for: self.configuration.drainTimeout)
+                    return .drainTimeout
+                }
+                if await drain.next() == .drainTimeout {
+                    let count = running.count
+                    if count > 0 {
+                        logger.warning(
+                            "drain timeout passed; stopping running jobs, which go back to pending",
+                            metadata: ["jobs.running": "\(count)"])
+                    }
+                    running.stopAll(.interrupted)
+                    _ = await drain.next()
+                }
+                drain.cancelAll()
+            }
+            writer.close()
+            // The writer finishes what was submitted; the doorbell reader ends with the group.
+            doorbell?.close()
+        }
+        logger.info("stopped")
+    }
+
+    /// Keeps workers in step with the store until stopping, then waits for them all.
+    private func superviseWorkers() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !self.state.withLock({ $0.stopping }) {
+                    await self.finished.wait()
+                    for worker in self.state.withLock({ Array($0.workers.values) }) { worker.wake() }
+                }
+            }
+            var lastVersion: Int64 = -1
+            var deadline = ContinuousClock.now
+            while !state.withLock({ $0.stopping }) {
+                do {
+                    try await reconcile(&group)
+                    try await forwardCancelRequests()
+                    lastVersion = try await store.dataVersion()
+                    announceReadyOnce()
+                } catch {
+                    logger.error("cannot read queue settings; retrying", metadata: ["error": "\(error)"])
+                }
+                // Sleep until a doorbell ring or a finished job; poll the database now and then
+                // as a safety net for writers that do not ring (e.g. the sqlite3 shell).
+                while !state.withLock({ $0.stopping }) {
+                    deadline = .now + configuration.pollInterval
+                    if await wake.wait(until: deadline) { break }
+                    if let version = try? await store.dataVersion(), version != lastVersion { break }
+                }
+            }
+        }
+    }
+
+    private func announceReadyOnce() {
+        let first = state.withLock { state -> Bool in
+            defer { state.ready = true }
+            return !state.ready
+        }
+        if first {
+            notifier.notify("READY=1\nSTATUS=Taking jobs")
+            logger.info("ready: taking jobs", metadata: ["db.path": "\(configuration.databasePath)"])
+        }
+    }
+
+    /// Creates, updates or replaces workers to match the `queues` table, then wakes them.
+    private func reconcile(_ group: inout DiscardingTaskGroup) async throws {
+        let settings = try await store.queueSettings()
+        for queue in settings {
+            let wanted = QueueWorker.Settings(
+                concurrency: queue.concurrency ?? configuration.defaultConcurrency,
+                capacity: max(1, queue.capacity ?? configuration.defaultCapacity),
+                idleTimeout: queue.idleTimeout ?? configuration.defaultIdleTimeout,
+                paused: queue.paused)
+            let (existing, pool) = state.withLock { state -> (QueueWorker?, QueuePool) in
+                let pool = state.pools[queue.name] ?? QueuePool(limit: wanted.concurrency)
+                state.pools[queue.name] = pool
+                return (state.workers[queue.name], pool)
+            }
+            if let existing, existing.capacity == wanted.capacity {
+                existing.update(wanted)
+                continue
+            }
+            if let existing {
+                logger.info(
+                    "queue capacity changed; replacing its worker",
+                    metadata: ["queue.name": "\(queue.name)", "queue.capacity": "\(wanted.capacity)"])
+                existing.stopIntake()
+            }
+            let worker = QueueWorker(
+                name: queue.name, settings: wanted, pool: pool, store: store, executor: executor, logger: logger)
+            let added = state.withLock { state -> Bool in
+                guard !state.stopping else { return false }
+                state.workers[queue.name] = worker
+                return true
+            }
+            guard added else { return }
+            group.addTask { await worker.run() }
+        }
+        for worker in state.withLock({ Array($0.workers.values) }) { worker.wake() }
+    }
+
+    private func forwardCancelRequests() async throws {
+        guard running.count > 0 else { return }
+        for request in try await store.cancelRequests() {
+            running.stop(request.id, attempt: request.attempt, reason: .cancelled)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import JobqCore
+import JobqStore
+import Logging
+
+/// Takes one claimed job through its run: mark it running (group-committed), hand it to
+/// the runner, record the result (group-committed), and log the start and the end.
+struct JobExecutor: Sendable {
+    let runner: any JobRunner
+    let writer: TransitionWriter
+    let running: RunningJobs
+    let logger: Logger
+    /// Called after a result is written: retries and dependents may now be due.
+    let onFinish: @Sendable () -> Void
+
+    func execute(_ job: ClaimedJob) async {
+        let startedAt = Timestamp.now()
+        guard await writer.start(.init(id: job.id, attempt: job.attempt, startedAt: startedAt)) else {
+            logger.debug("job was cancelled before it started", metadata: ["job.id": "\(job.id)"])
+            return
+        }
+        let control = RunControl(jobID: job.id, attempt: job.attempt)
+        running.insert(control)
+        // Removal must happen even if this task is cancelled, or the drain would wait on a ghost.
+        defer { running.remove(control) }
+        logger.info(
+            "job started",
+            metadata: ["job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)"])
+        let writer = self.writer
+        let observer = RunObserver(
+            processStarted: { record in writer.recordProcess(job.id, attempt: job.attempt, record) },
+            outputChanged: { stdout, stderr in
+                writer.recordOutput(job.id, attempt: job.attempt, stdout: stdout, stderr: stderr)
+            })
+        let report = await runner.run(job, control: control, observer: observer)
+        let finishedAt = Timestamp.now()
+        let state = await writer.finish(
+            JobResult(
+                id: job.id, attempt: job.attempt, outcome: report.outcome, stdout: report.stdout,
+                stderr: report.stderr, finishedAt: finishedAt))
+        onFinish()
+        var metadata: Logger.Metadata = [
+            "job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)",
+            "job.outcome": "\(report.outcome)",
+            "job.duration": "\(DurationText.format(startedAt.duration(to: finishedAt)))",
+        ]
+        metadata["job.state"] = state.map { "\($0.rawValue)" } ?? "superseded"
+        logger.info("job finished", metadata: metadata)
+    }
+}

@@ -1,0 +1,221 @@
+import JobqCore
+import JobqQueue
+import JobqStore
+import Logging
+import Synchronization
+
+/// One queue at work: a producer moves due jobs from the store into a bounded
+/// `AsyncQueue` (suspending while it is full, so memory is O(capacity) whatever the
+/// backlog), and a pool of consumers, up to the queue's concurrency, takes jobs from it and
+/// runs them. A consumer that waits longer than the idle timeout ends; the pool grows again
+/// when work arrives.
+///
+/// There is one producer per queue: all claims go through the store's single connection, so
+/// more producers would only wait on each other.
+final class QueueWorker: Sendable {
+    struct Settings: Sendable, Equatable {
+        var concurrency: Int
+        var capacity: Int
+        var idleTimeout: Duration
+        var paused: Bool
+    }
+
+    let name: String
+    let capacity: Int
+    private let buffer: AsyncQueue<ClaimedJob>
+    private let pool: QueuePool
+    private let store: JobStore
+    private let executor: JobExecutor
+    private let logger: Logger
+    private let producerWake = WakeSignal()
+    private let poolWake = WakeSignal()
+    private let live: Mutex<(idleTimeout: Duration, paused: Bool, stopping: Bool)>
+    /// Consumers of this generation (the pool counts every generation).
+    private let ownConsumers = Mutex(0)
+
+    /// Jobs claimed per store round trip.
+    private static let claimBatch = 256
+
+    init(name: String, settings: Settings, pool: QueuePool, store: JobStore, executor: JobExecutor, logger: Logger) {
+        self.name = name
+        self.capacity = settings.capacity
+        self.buffer = AsyncQueue(capacity: settings.capacity)
+        self.pool = pool
+        self.store = store
+        self.executor = executor
+        var logger = logger
+        logger[metadataKey: "queue.name"] = "\(name)"
+        self.logger = logger
+        self.live = Mutex((settings.idleTimeout, settings.paused, false))
+        pool.limit = settings.concurrency
+    }
+
+    /// Applies new settings live (capacity changes replace the worker instead).
+    func update(_ settings: Settings) {
+        pool.limit = settings.concurrency
+        let wasPaused = live.withLock { live -> Bool in
+            defer {
+                live.idleTimeout = settings.idleTimeout
+                live.paused = settings.paused
+            }
+            return live.paused
+        }
+        if settings.paused != wasPaused {
+            logger.info(settings.paused ? "queue paused" : "queue resumed")
+        }
+        wake()
+    }
+
+    /// Something may have changed in the store: new, due or unblocked jobs.
+    func wake() {
+        producerWake.signal()
+        poolWake.signal()
+    }
+
+    /// Stops intake for good: the producer stops claiming, jobs in memory that have not
+    /// started go back to pending, and consumers end once their current job is done.
+    func stopIntake() {
+        live.withLock { $0.stopping = true }
+        buffer.shutdown()
+        wake()
+    }
+
+    /// The number of jobs waiting in memory.
+    var buffered: Int { buffer.count }
+
+    /// Runs the producer and the consumer pool until `stopIntake()` and the last consumer ends.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.produce() }
+            group.addTask { await self.superviseConsumers() }
+        }
+        // Whatever is still buffered was never started.
+        await releaseBuffered()
+    }
+
+    // MARK: Producer
+
+    private func produce() async {
+        var failures = 0
+        while true {
+            let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
+            if stopping { return }
+            if paused {
+                await releaseBuffered()
+                await producerWake.wait()
+                continue
+            }
+            let room = buffer.capacity - buffer.count
+            let limit = min(Self.claimBatch, max(1, room))
+            let claimed: [ClaimedJob]
+            do {
+                claimed = try await store.claim(queue: name, limit: limit, now: .now())
+                failures = 0
+            } catch {
+                failures += 1
+                let delay = RetryBackoff(base: .milliseconds(100), cap: .seconds(5)).delay(afterFailure: failures)
+                logger.error("cannot claim jobs; retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+                _ = await producerWake.wait(until: .now + delay)
+                continue
+            }
+            for (index, job) in claimed.enumerated() {
+                do {
+                    try await buffer.put(job)
+                } catch {
+                    // Shut down while we held these: they go back, unstarted.
+                    await release(claimed[index...].map(\.id))
+                    return
+                }
+                if index == 0 { poolWake.signal() }
+            }
+            if claimed.count < limit {
+                // Caught up: sleep until woken, or until the next delayed job is due.
+                let nextDue = try? await store.nextDueTime(queue: name)
+                if let nextDue {
+                    let wait = Timestamp.now().duration(to: nextDue)
+                    if wait > .zero { _ = await producerWake.wait(until: .now + wait) }
+                } else {
+                    await producerWake.wait()
+                }
+            }
+        }
+    }
+
+    // MARK: Consumers
+
+    /// Starts consumers while jobs wait and the pool has room; a sliding window over a
+    /// task group, so the pool is bounded and structured.
+    private func superviseConsumers() async {
+        await withDiscardingTaskGroup { group in
+            while true {
+                let stopping = live.withLock { $0.stopping }
+                if stopping {
+                    if ownConsumers.withLock({ $0 }) == 0 { return }
+                } else {
+                    while buffer.count > 0, pool.reserve() {
+                        ownConsumers.withLock { $0 += 1 }
+                        group.addTask {
+                            await self.consume()
+                            self.ownConsumers.withLock { $0 -= 1 }
+                            self.poolWake.signal()
+                        }
+                    }
+                }
+                await poolWake.wait()
+            }
+        }
+    }
+
+    /// One consumer: takes jobs until it idles out, the queue shuts down, or the pool shrank.
+    private func consume() async {
+        logger.debug("consumer started", metadata: ["pool.active": "\(pool.active)"])
+        while true {
+            let idleTimeout = live.withLock { $0.idleTimeout }
+            let job: ClaimedJob
+            do {
+                job = try await buffer.get(timeout: idleTimeout)
+            } catch {
+                pool.release()
+                let idle = (error as? AsyncQueueError) == .timedOut
+                logger.debug(
+                    idle ? "consumer idle; ending" : "consumer ending", metadata: ["pool.active": "\(pool.active)"])
+                return
+            }
+            let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
+            if paused || stopping {
+                await release([job.id])
+            } else {
+                await executor.execute(job)
+            }
+            try? buffer.taskDone()
+            if pool.releaseIfOverLimit() {
+                logger.debug("consumer ending: concurrency lowered", metadata: ["pool.active": "\(pool.active)"])
+                return
+            }
+        }
+    }
+
+    // MARK: Releasing unstarted jobs
+
+    private func releaseBuffered() async {
+        var ids: [JobID] = []
+        while let job = try? buffer.tryGet() {
+            ids.append(job.id)
+            try? buffer.taskDone()
+        }
+        await release(ids)
+    }
+
+    private func release(_ ids: [JobID]) async {
+        guard !ids.isEmpty else { return }
+        // Must happen even during shutdown, or these jobs would wait for recovery at next start.
+        do {
+            try await store.release(ids)
+            logger.debug("released unstarted jobs", metadata: ["jobs": "\(ids.count)"])
+        } catch {
+            logger.error(
+                "cannot release unstarted jobs; they return to pending at the next start",
+                metadata: ["error": "\(error)", "jobs": "\(ids.count)"])
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import JobqCore
+import JobqStore
+import Logging
+import Synchronization
+
+/// Group commit for the daemon's state transitions. Consumers submit "started" and
+/// "finished" transitions and suspend; one writer task commits everything submitted
+/// meanwhile in as few transactions as possible, then resumes them all. Throughput thus
+/// grows with concurrency instead of paying one commit per job.
+///
+/// A transition, once submitted, is written even if the submitting task is cancelled:
+/// losing it would lose a job's result. When a commit fails (disk full, database locked
+/// past the busy timeout) the writer keeps the batch and retries with backoff, so nothing
+/// is lost and work resumes when the fault clears.
+final class TransitionWriter: Sendable {
+    /// A job that is about to run (or, with `process`, has just been spawned).
+    struct Start: Sendable {
+        var id: JobID
+        var attempt: Int
+        var startedAt: Timestamp
+    }
+
+    private enum Transition: Sendable {
+        case start(Start, CheckedContinuation<Bool, Never>)
+        case process(JobID, attempt: Int, ProcessRecord)
+        case output(JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8])
+        case finish(JobResult, CheckedContinuation<JobState?, Never>)
+    }
+
+    private struct State {
+        var pending: [Transition] = []
+        var closed = false
+    }
+
+    private let store: JobStore
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let wake = WakeSignal()
+
+    init(store: JobStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Marks a claimed job running. Returns `false` when the job must not run after all
+    /// (it was cancelled while it waited in memory).
+    func start(_ start: Start) async -> Bool {
+        await withCheckedContinuation { continuation in
+            submit(.start(start, continuation))
+        }
+    }
+
+    /// Records the process a running job runs as, so a later daemon can stop it after a
+    /// crash. Ordered before the job's finish; nobody waits for it.
+    func recordProcess(_ id: JobID, attempt: Int, _ process: ProcessRecord) {
+        submit(.process(id, attempt: attempt, process))
+    }
+
+    /// Saves a running job's output so far (for `jobq logs --follow`). Nobody waits for it.
+    func recordOutput(_ id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8]) {
+        submit(.output(id, attempt: attempt, stdout: stdout, stderr: stderr))
+    }
+
+    /// Records how a run ended; returns the job's resulting state (`nil` when the result
+    /// was fenced off because a newer attempt owns the job).
+    func finish(_ result: JobResult) async -> JobState? {
+        await withCheckedContinuation { continuation in
+            submit(.finish(result, continuation))
+        }
+    }
+
+    /// Lets `run()` return once everything submitted so far is written.
+    func close() {
+        state.withLock { $0.closed = true }
+        wake.signal()
+    }
+
+    private func submit(_ transition: Transition) {
+        state.withLock { $0.pending.append(transition) }
+        wake.signal()
+    }
+
+    /// The writer loop. Runs until `close()` and every submitted transition is written.
+    func run() async {
+        var failures = 0
+        while true {
+            let (batch, closed) = state.withLock { state -> ([Transition], Bool) in
+                defer { state.pending.removeAll(keepingCapacity: true) }
+                return (state.pending, state.closed)
+            }
+            if batch.isEmpty {
+                if closed { return }
+                // Not cancellable on purpose: transitions submitted later must still be written.
+                await wake.wait()
+                continue
+            }
+            var remaining = batch[...]
+            while !remaining.isEmpty {
+                do {
+                    try await commit(remaining)
+                    remaining = []
+                    failures = 0
+                } catch {
+                    failures += 1
+                    let delay = RetryBackoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterFailure: failures)
+                    logger.error(
+                        "cannot write job transitions; retrying",
+                        metadata: ["error": "\(error)", "transitions": "\(remaining.count)", "retry.in": "\(delay)"])
+                    try? await Task.sleep(for: delay)
+                }
+            }
+        }
+    }
+
+    /// Writes one batch: starts, then process records and output, then finishes — the
+    /// order in which they happen to a job. Continuations resume only after the commit.
+    private func commit(_ batch: ArraySlice<Transition>) async throws {
+        var starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)] = []
+        var results: [JobResult] = []
+        var processes: [(JobID, Int, ProcessRecord)] = []
+        var outputs: [JobID: (Int, [UInt8], [UInt8])] = [:]
+        for transition in batch {
+            switch transition {
+            case .start(let start, _): starts.append((start.id, start.attempt, start.startedAt, nil))
+            case .process(let id, let attempt, let record): processes.append((id, attempt, record))
+            case .output(let id, let attempt, let stdout, let stderr): outputs[id] = (attempt, stdout, stderr)
+            case .finish(let result, _): results.append(result)
+            }
+        }
+        let started = starts.isEmpty ? [] : try await store.markRunning(starts)
+        for (id, attempt, record) in processes {
+            try await store.recordProcess(id, attempt: attempt, process: record)
+        }
+        for (id, output) in outputs {
+            try await store.updateOutput(id, attempt: output.0, stdout: output.1, stderr: output.2)
+        }
+        let finished = results.isEmpty ? [:] : try await store.finish(results)
+        for transition in batch {
+            switch transition {
+            case .start(let start, let continuation): continuation.resume(returning: started.contains(start.id))
+            case .finish(let result, let continuation): continuation.resume(returning: finished[result.id])
+            case .process, .output: break
+            }
+        }
+    }
+}

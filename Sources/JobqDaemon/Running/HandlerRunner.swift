@@ -1,0 +1,61 @@
+import JobqCore
+import JobqStore
+
+/// Runs jobs in-process with Swift closures registered per queue: the embedding use of
+/// jobq (and what the library benchmarks and many tests use). A handler that returns
+/// succeeds; one that throws fails the attempt with the error's description. Stopping a
+/// run cancels the handler's task.
+public struct HandlerRunner: JobRunner {
+    /// Runs one job of a queue.
+    public typealias Handler = @Sendable (ClaimedJob) async throws -> Void
+
+    private let handlers: [String: Handler]
+    private let fallback: Handler?
+
+    /// - Parameters:
+    ///   - handlers: the handler of each queue by name.
+    ///   - fallback: the handler for queues not named; without one, their jobs fail.
+    public init(handlers: [String: Handler], fallback: Handler? = nil) {
+        self.handlers = handlers
+        self.fallback = fallback
+    }
+
+    public func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport {
+        guard let handler = handlers[job.queue] ?? fallback else {
+            return RunReport(outcome: .failed(exitCode: nil, signal: nil, reason: "no handler for queue '\(job.queue)'"))
+        }
+        let stopRequested = WakeSignal()
+        control.onStop { _ in stopRequested.signal() }
+        let outcome = await withTaskGroup(of: JobOutcome?.self) { group -> JobOutcome in
+            group.addTask {
+                do {
+                    try await handler(job)
+                    return .succeeded
+                } catch {
+                    return .failed(exitCode: nil, signal: nil, reason: "\(error)")
+                }
+            }
+            group.addTask {
+                await stopRequested.wait()
+                return nil
+            }
+            if let timeout = job.timeout {
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
+                    return nil
+                }
+            }
+            // The handler's outcome ends the run; a stop request cancels the handler first.
+            while let next = await group.next() {
+                if let next {
+                    group.cancelAll()
+                    return next
+                }
+                if control.stopReason != nil { group.cancelAll() }
+            }
+            return .succeeded
+        }
+        return RunReport(outcome: control.stopReason?.outcome ?? outcome)
+    }
+}

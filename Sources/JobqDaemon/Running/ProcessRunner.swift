@@ -1,0 +1,98 @@
+import JobqCore
+import JobqProcess
+import JobqStore
+
+/// Runs jobs as child processes of the daemon, as SPEC §3 says: argv or `/bin/sh -c`, in
+/// the job's directory, with the daemon's environment plus the job's plus `JOBQ_JOB_ID`,
+/// `JOBQ_QUEUE` and `JOBQ_ATTEMPT`, in a process group of its own. Stopping a run (cancel,
+/// timeout, drain) sends SIGTERM to the group and SIGKILL after `killGrace`.
+public struct ProcessRunner: JobRunner {
+    private let supervisor: ProcessSupervisor
+    private let baseEnvironment: [String: String]
+    private let killGrace: Duration
+    private let outputTailLimit: Int
+    private let outputFlushInterval: Duration
+
+    /// - Parameters:
+    ///   - supervisor: spawns and reaps the processes.
+    ///   - baseEnvironment: the daemon's environment, which every job inherits.
+    public init(
+        supervisor: ProcessSupervisor,
+        baseEnvironment: [String: String],
+        killGrace: Duration,
+        outputTailLimit: Int,
+        outputFlushInterval: Duration
+    ) {
+        self.supervisor = supervisor
+        self.baseEnvironment = baseEnvironment
+        self.killGrace = killGrace
+        self.outputTailLimit = outputTailLimit
+        self.outputFlushInterval = outputFlushInterval
+    }
+
+    public func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport {
+        var environment = baseEnvironment.merging(job.environment) { $1 }
+        environment["JOBQ_JOB_ID"] = String(job.id)
+        environment["JOBQ_QUEUE"] = job.queue
+        environment["JOBQ_ATTEMPT"] = String(job.attempt)
+        let child: ChildProcess
+        do {
+            child = try supervisor.spawn(
+                ProcessSpec(
+                    argv: job.command.executableArgv,
+                    workingDirectory: job.workingDirectory,
+                    environment: environment,
+                    outputTailLimit: outputTailLimit))
+        } catch {
+            return RunReport(outcome: .failed(exitCode: nil, signal: nil, reason: "\(error)"))
+        }
+        observer.processStarted(
+            ProcessRecord(pid: child.pid, processGroup: child.processGroup, startTime: child.startTime))
+        let grace = killGrace
+        control.onStop { _ in child.terminateGroup(grace: grace) }
+
+        let termination = await withTaskGroup(of: Termination?.self) { group -> Termination in
+            group.addTask { await child.termination }
+            if let timeout = job.timeout {
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
+                    return nil
+                }
+            }
+            group.addTask {
+                // Saves the output of a long job now and then for `jobq logs --follow`.
+                var saved = 0
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: outputFlushInterval)
+                    let output = child.output()
+                    let size = output.totalBytes
+                    if size != saved && !Task.isCancelled {
+                        saved = size
+                        observer.outputChanged(output.stdout, output.stderr)
+                    }
+                }
+                return nil
+            }
+            while let next = await group.next() {
+                if let next {
+                    group.cancelAll()
+                    return next
+                }
+            }
+            return await child.termination
+        }
+        let output = child.output()
+        let outcome: JobOutcome
+        if let reason = control.stopReason {
+            outcome = reason.outcome
+        } else {
+            switch termination {
+            case .exited(0): outcome = .succeeded
+            case .exited(let code): outcome = .failed(exitCode: Int(code), signal: nil, reason: "\(termination)")
+            case .signaled(let signal): outcome = .failed(exitCode: nil, signal: Int(signal), reason: "\(termination)")
+            }
+        }
+        return RunReport(outcome: outcome, stdout: output.stdout, stderr: output.stderr)
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import JobqCore
+import JobqDaemon
+import JobqStore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `jobqd`: parses options, sets up logging once, and runs the daemon library.
+@main
+struct JobqdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobqd",
+        abstract: "The jobq daemon: runs the jobs that `jobq add` enqueues.",
+        discussion: """
+            Runs until SIGTERM or SIGINT, then stops taking jobs, lets running ones finish \
+            within --drain-timeout, and puts the rest back to pending. One daemon per database.
+
+            Example: jobqd --db /tmp/demo.db --concurrency 4 --log-level debug
+            """)
+
+    @Option(help: "The database file (default: $JOBQ_DB, $STATE_DIRECTORY/jobq.db, /var/lib/jobq/jobq.db if it exists, else ~/.local/state/jobq/jobq.db).")
+    var db: String?
+
+    @Option(help: "Jobs run at once per queue, for queues without their own setting (default: the number of CPUs).")
+    var concurrency: Int?
+
+    @Option(help: "Jobs buffered in memory per queue, for queues without their own setting.")
+    var capacity: Int = 64
+
+    @Option(help: "How long an idle consumer waits for work before it ends, for queues without their own setting.")
+    var idleTimeout: DurationOption = DurationOption(.seconds(10))
+
+    @Option(help: "On SIGTERM, how long running jobs may go on before they are stopped and put back.")
+    var drainTimeout: DurationOption = DurationOption(.seconds(30))
+
+    @Option(help: "Between SIGTERM and SIGKILL when a job's process group is stopped.")
+    var killGrace: DurationOption = DurationOption(.seconds(5))
+
+    @Option(help: "How the daemon commits job state changes: 'normal' (group commit; a power loss may re-run the last jobs) or 'full' (every commit synced).")
+    var durability: DurabilityOption = .normal
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if capacity < 1 { throw ValidationError("--capacity must be at least 1") }
+    }
+
+    func run() async throws {
+        let environment = ProcessEnvironment.current
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            JournalLogHandler(label: label, level: level, environment: environment)
+        }
+        let logger = Logger(label: "jobqd")
+        let configuration = DaemonConfiguration(
+            databasePath: DatabaseLocation.resolve(explicit: db, environment: environment),
+            defaultConcurrency: concurrency ?? DaemonConfiguration.processorCount,
+            defaultCapacity: capacity,
+            defaultIdleTimeout: idleTimeout.duration,
+            drainTimeout: drainTimeout.duration,
+            killGrace: killGrace.duration,
+            durability: durability.durability)
+        do {
+            try await Daemon(configuration: configuration, environment: environment, logger: logger).run()
+        } catch {
+            logger.critical("cannot run: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// A duration option in jobq's notation (`500ms`, `2s`, `5m`, `1.5`).
+struct DurationOption: ExpressibleByArgument, Sendable {
+    let duration: Duration
+
+    init(_ duration: Duration) {
+        self.duration = duration
+    }
+
+    init?(argument: String) {
+        guard let duration = try? DurationText.parse(argument) else { return nil }
+        self.duration = duration
+    }
+
+    var defaultValueDescription: String { DurationText.format(duration) }
+}
+
+enum DurabilityOption: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case normal, full
+
+    var durability: Durability {
+        switch self {
+        case .normal: .normal
+        case .full: .full
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
