@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "jobq", targets: ["jobq"]),
+        .executable(name: "jobqd", targets: ["jobqd"]),
+        .library(name: "JobqDaemon", targets: ["JobqDaemon"]),
         .library(name: "JobqQueue", targets: ["JobqQueue"]),
     ],
     dependencies: [
@@ -13,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Domain vocabulary shared by every other module: job states, commands, durations, paths.
@@ -64,6 +67,29 @@ let package = Package(
         ),
         .testTarget(name: "JobqProcessTests", dependencies: ["JobqProcess", "JobqCore"]),
 
+        // The daemon's runtime: producer and consumer pools per queue, runners, group-committed
+        // state transitions, recovery, systemd integration. Embeddable with in-process handlers.
+        .target(
+            name: "JobqDaemon",
+            dependencies: [
+                "JobqCore",
+                "JobqQueue",
+                "JobqStore",
+                "JobqProcess",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The thin `jobqd` executable: flags, logging setup, then JobqDaemon.
+        .executableTarget(
+            name: "jobqd",
+            dependencies: [
+                "JobqDaemon",
+                "JobqCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The `jobq` command line: one type per command, output formatting, batch parsing.
         .target(
             name: "JobqCLI",

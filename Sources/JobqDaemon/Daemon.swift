@@ -28,8 +28,14 @@ public struct Daemon: Sendable {
         let store = try await JobStore(path: configuration.databasePath, durability: configuration.durability)
         try await recover(store)
 
-        ProcessSupervisor.becomeSubreaper()
         let supervisor = try ProcessSupervisor(logger: logger)
+        do {
+            try supervisor.becomeSubreaper()
+        } catch {
+            logger.warning(
+                "cannot become a child subreaper; processes a job leaves after its parent exits escape the group stop",
+                metadata: ["error": "\(error)"])
+        }
         let runner = ProcessRunner(
             supervisor: supervisor,
             baseEnvironment: jobEnvironment(),

@@ -614,6 +614,29 @@ public actor JobStore {
         }
     }
 
+    /// Records the processes that running attempts run as (one transaction for all), so that a
+    /// later daemon can stop what they leave behind after a crash. Fenced like `finish`: a record
+    /// for an attempt that is no longer running is ignored.
+    public func recordProcesses(_ records: [(id: JobID, attempt: Int, process: ProcessRecord)]) throws(StoreError) {
+        guard !records.isEmpty else { return }
+        try write {
+            let statement = try connection.prepare(
+                """
+                UPDATE jobs SET pid = ?3, pgid = ?4, pid_start_time = ?5
+                WHERE id = ?1 AND state = 'running' AND attempts = ?2
+                """)
+            for record in records {
+                statement.reset()
+                try statement.bind(record.id, at: 1)
+                try statement.bind(record.attempt, at: 2)
+                try statement.bind(Int64(record.process.pid), at: 3)
+                try statement.bind(Int64(record.process.processGroup), at: 4)
+                try statement.bind(Int64(bitPattern: record.process.startTime), at: 5)
+                try statement.run()
+            }
+        }
+    }
+
     /// Records the results of runs (one transaction for all). Fenced: a result applies only while
     /// its job is `running` that same attempt; any other (a late write from an older attempt, or a
     /// job recovered meanwhile) is ignored and absent from the returned states.

@@ -114,10 +114,10 @@ final class TransitionWriter: Sendable {
 
     /// Writes one batch: starts, then process records and output, then finishes — the
     /// order in which they happen to a job. Continuations resume only after the commit.
-    private func commit(_ batch: ArraySlice<Transition>) async throws {
+    private func commit(_ batch: ArraySlice<Transition>) async throws(StoreError) {
         var starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)] = []
         var results: [JobResult] = []
-        var processes: [(JobID, Int, ProcessRecord)] = []
+        var processes: [(id: JobID, attempt: Int, process: ProcessRecord)] = []
         var outputs: [JobID: (Int, [UInt8], [UInt8])] = [:]
         for transition in batch {
             switch transition {
@@ -128,9 +128,7 @@ final class TransitionWriter: Sendable {
             }
         }
         let started = starts.isEmpty ? [] : try await store.markRunning(starts)
-        for (id, attempt, record) in processes {
-            try await store.recordProcess(id, attempt: attempt, process: record)
-        }
+        try await store.recordProcesses(processes)
         for (id, output) in outputs {
             try await store.updateOutput(id, attempt: output.0, stdout: output.1, stderr: output.2)
         }

@@ -39,20 +39,21 @@ public struct ProcessRunner: JobRunner {
         do {
             child = try supervisor.spawn(
                 ProcessSpec(
-                    argv: job.command.executableArgv,
+                    command: job.command,
                     workingDirectory: job.workingDirectory,
                     environment: environment,
-                    outputTailLimit: outputTailLimit))
+                    outputTailLimit: outputTailLimit,
+                    killGrace: killGrace))
         } catch {
-            return RunReport(outcome: .failed(exitCode: nil, signal: nil, reason: "\(error)"))
+            return RunReport(outcome: .failed(exitCode: nil, signal: nil, reason: error.description))
         }
         observer.processStarted(
             ProcessRecord(pid: child.pid, processGroup: child.processGroup, startTime: child.startTime))
         let grace = killGrace
         control.onStop { _ in child.terminateGroup(grace: grace) }
 
-        let termination = await withTaskGroup(of: Termination?.self) { group -> Termination in
-            group.addTask { await child.termination }
+        let termination = await withTaskGroup(of: Termination?.self) { group -> Termination? in
+            group.addTask { try? await child.wait() }
             if let timeout = job.timeout {
                 group.addTask {
                     try? await Task.sleep(for: timeout)
@@ -62,25 +63,28 @@ public struct ProcessRunner: JobRunner {
             }
             group.addTask {
                 // Saves the output of a long job now and then for `jobq logs --follow`.
-                var saved = 0
+                var saved: UInt64 = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: outputFlushInterval)
                     let output = child.output()
-                    let size = output.totalBytes
-                    if size != saved && !Task.isCancelled {
-                        saved = size
+                    let written = output.stdoutByteCount + output.stderrByteCount
+                    if written != saved && !Task.isCancelled {
+                        saved = written
                         observer.outputChanged(output.stdout, output.stderr)
                     }
                 }
                 return nil
             }
+            // The first non-nil result is the termination; the others only ever return nil.
             while let next = await group.next() {
                 if let next {
                     group.cancelAll()
                     return next
                 }
+                if Task.isCancelled { break }
             }
-            return await child.termination
+            group.cancelAll()
+            return nil
         }
         let output = child.output()
         let outcome: JobOutcome
@@ -89,8 +93,15 @@ public struct ProcessRunner: JobRunner {
         } else {
             switch termination {
             case .exited(0): outcome = .succeeded
-            case .exited(let code): outcome = .failed(exitCode: Int(code), signal: nil, reason: "\(termination)")
-            case .signaled(let signal): outcome = .failed(exitCode: nil, signal: Int(signal), reason: "\(termination)")
+            case .exited(let code): outcome = .failed(exitCode: Int(code), signal: nil, reason: Termination.exited(code).description)
+            case .signaled(let signal):
+                outcome = .failed(exitCode: nil, signal: Int(signal), reason: Termination.signaled(signal).description)
+            case .statusLost: outcome = .failed(exitCode: nil, signal: nil, reason: Termination.statusLost.description)
+            case nil:
+                // Only when this task was cancelled (the daemon is going away without a drain):
+                // stop the job and let it run again later.
+                control.requestStop(.interrupted)
+                outcome = StopReason.interrupted.outcome
             }
         }
         return RunReport(outcome: outcome, stdout: output.stdout, stderr: output.stderr)
