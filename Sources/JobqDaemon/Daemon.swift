@@ -48,7 +48,7 @@ public struct Daemon: Sendable {
         } catch {
             logger.warning(
                 "no doorbell socket; new jobs are noticed by polling only",
-                metadata: ["error": "\(error)", "poll.interval": "\(configuration.pollInterval)"])
+                metadata: ["error": "\(error)", "poll.interval": "\(DurationText.format(configuration.pollInterval))"])
             doorbell = nil
         }
         let dispatcher = Dispatcher(

@@ -217,3 +217,17 @@ public enum Durability: Sendable, Hashable {
     /// which only makes a job run again. A crash of the process alone loses nothing.
     case normal
 }
+
+extension JobOutcome: CustomStringConvertible {
+    /// "succeeded", "failed: exit status 3", "timed out after 2s": for logs.
+    public var description: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .failed(let exitCode, let signal, let reason):
+            "failed: " + (reason ?? exitCode.map { "exit status \($0)" } ?? signal.map { "signal \($0)" } ?? "unknown")
+        case .timedOut(let after): "timed out after \(DurationText.format(after))"
+        case .cancelled(let reason): "cancelled" + (reason.map { ": \($0)" } ?? "")
+        case .interrupted: "interrupted"
+        }
+    }
+}

@@ -64,7 +64,7 @@ public final class Dispatcher: Service {
         notifier.notify("STOPPING=1\nSTATUS=Draining \(running.count) running jobs")
         logger.info(
             "stopping: no new jobs start",
-            metadata: ["jobs.running": "\(running.count)", "drain.timeout": "\(configuration.drainTimeout)"])
+            metadata: ["jobs.running": "\(running.count)", "drain.timeout": "\(DurationText.format(configuration.drainTimeout))"])
         for worker in workers { worker.stopIntake() }
         wake.signal()
         finished.signal()

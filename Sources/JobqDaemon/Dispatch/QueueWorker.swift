@@ -114,7 +114,7 @@ final class QueueWorker: Sendable {
             } catch {
                 failures += 1
                 let delay = RetryBackoff(base: .milliseconds(100), cap: .seconds(5)).delay(afterFailure: failures)
-                logger.error("cannot claim jobs; retrying", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+                logger.error("cannot claim jobs; retrying", metadata: ["error": "\(error)", "retry.in": "\(DurationText.format(delay))"])
                 _ = await producerWake.wait(until: .now + delay)
                 continue
             }

@@ -105,7 +105,7 @@ final class TransitionWriter: Sendable {
                     let delay = RetryBackoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterFailure: failures)
                     logger.error(
                         "cannot write job transitions; retrying",
-                        metadata: ["error": "\(error)", "transitions": "\(remaining.count)", "retry.in": "\(delay)"])
+                        metadata: ["error": "\(error)", "transitions": "\(remaining.count)", "retry.in": "\(DurationText.format(delay))"])
                     try? await Task.sleep(for: delay)
                 }
             }
