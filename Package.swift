@@ -90,6 +90,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(
+            name: "JobqDaemonTests",
+            dependencies: [
+                "JobqDaemon", "JobqStore", "JobqCore", "JobqTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The `jobq` command line: one type per command, output formatting, batch parsing.
         .target(
             name: "JobqCLI",

@@ -19,6 +19,8 @@ public final class Dispatcher: Service {
     private let executor: JobExecutor
     /// Rung by doorbell rings and by `stop()`: time to look at the store again.
     private let wake = WakeSignal()
+    /// Rung by `stop()`: starts the drain timeout.
+    private let stopRequested = WakeSignal()
     /// Rung after results are written: retries and dependents may be due.
     private let finished = WakeSignal()
     private let state = Mutex(DispatcherState())
@@ -56,16 +58,18 @@ public final class Dispatcher: Service {
 
     /// Starts a graceful stop: no new jobs start; running ones may finish within the drain timeout.
     public func stop() {
-        let workers = state.withLock { state -> [QueueWorker] in
-            guard !state.stopping else { return [] }
+        let workers = state.withLock { state -> [QueueWorker]? in
+            guard !state.stopping else { return nil }
             state.stopping = true
             return Array(state.workers.values)
         }
+        guard let workers else { return }
         notifier.notify("STOPPING=1\nSTATUS=Draining \(running.count) running jobs")
         logger.info(
             "stopping: no new jobs start",
             metadata: ["jobs.running": "\(running.count)", "drain.timeout": "\(DurationText.format(configuration.drainTimeout))"])
         for worker in workers { worker.stopIntake() }
+        stopRequested.signal()
         wake.signal()
         finished.signal()
     }
@@ -100,7 +104,7 @@ public final class Dispatcher: Service {
                 }
                 drain.addTask {
                     // Starts counting when the stop begins, not before.
-                    while !self.state.withLock({ $0.stopping }) { await self.wake.wait() }
+                    while !self.state.withLock({ $0.stopping }) { await self.stopRequested.wait() }
                     try? await Task.sleep(for: self.configuration.drainTimeout)
                     return .drainTimeout
                 }
@@ -136,9 +140,11 @@ public final class Dispatcher: Service {
             var deadline = ContinuousClock.now
             while !state.withLock({ $0.stopping }) {
                 do {
+                    // Read the version first: a commit that lands while we look is then seen
+                    // as a change by the next poll, even if its doorbell ring was missed.
+                    lastVersion = try await store.dataVersion()
                     try await reconcile(&group)
                     try await forwardCancelRequests()
-                    lastVersion = try await store.dataVersion()
                     announceReadyOnce()
                 } catch {
                     logger.error("cannot read queue settings; retrying", metadata: ["error": "\(error)"])

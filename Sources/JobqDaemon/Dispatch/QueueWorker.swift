@@ -99,7 +99,10 @@ final class QueueWorker: Sendable {
         var failures = 0
         while true {
             let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
-            if stopping { return }
+            if stopping {
+                await releaseBuffered()
+                return
+            }
             if paused {
                 await releaseBuffered()
                 await producerWake.wait()
@@ -114,19 +117,21 @@ final class QueueWorker: Sendable {
             } catch {
                 failures += 1
                 let delay = RetryBackoff(base: .milliseconds(100), cap: .seconds(5)).delay(afterFailure: failures)
-                logger.error("cannot claim jobs; retrying", metadata: ["error": "\(error)", "retry.in": "\(DurationText.format(delay))"])
+                logger.error(
+                    "cannot claim jobs; retrying",
+                    metadata: ["error": "\(error)", "retry.in": "\(DurationText.format(delay))"])
                 _ = await producerWake.wait(until: .now + delay)
                 continue
             }
-            for (index, job) in claimed.enumerated() {
-                do {
-                    try await buffer.put(job)
-                } catch {
-                    // Shut down while we held these: they go back, unstarted.
-                    await release(claimed[index...].map(\.id))
-                    return
-                }
-                if index == 0 { poolWake.signal() }
+            var handedOver = 0
+            while handedOver < claimed.count, await put(claimed[handedOver]) {
+                if handedOver == 0 { poolWake.signal() }
+                handedOver += 1
+            }
+            if handedOver < claimed.count {
+                // Paused, stopping or shut down while we held these: they go back, unstarted.
+                await release(claimed[handedOver...].map(\.id))
+                continue
             }
             if claimed.count < limit {
                 // Caught up: sleep until woken, or until the next delayed job is due.
@@ -138,6 +143,35 @@ final class QueueWorker: Sendable {
                     await producerWake.wait()
                 }
             }
+        }
+    }
+
+    /// Puts `job` into the buffer, suspending while it is full (backpressure), unless the
+    /// producer is woken first (pause, stop, new settings) or the buffer shuts down. Returns
+    /// whether the job is in the buffer; if not, the caller still holds it.
+    private func put(_ job: ClaimedJob) async -> Bool {
+        do {
+            try buffer.tryPut(job)
+            return true
+        } catch {
+            guard case .full = error else { return false }
+        }
+        // Full: race the suspending put against a wake-up. A cancelled put leaves the buffer
+        // unchanged, so whichever wins, the job is in the buffer exactly when the put returned.
+        enum Ended { case put(Bool), woken(Bool) }
+        return await withTaskGroup(of: Ended.self) { group in
+            group.addTask { .put((try? await self.buffer.put(job)) != nil) }
+            group.addTask { .woken(await self.producerWake.wait()) }
+            var inBuffer = false
+            while let ended = await group.next() {
+                group.cancelAll()
+                switch ended {
+                case .put(let put): inBuffer = put
+                // The producer's loop must still see the wake-up this consumed.
+                case .woken(let signalled): if signalled { producerWake.signal() }
+                }
+            }
+            return inBuffer
         }
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
         var nextID = 0
     }
 
@@ -14,7 +14,7 @@ final class WakeSignal: Sendable {
 
     /// Wakes every current waiter, or the next one to wait if none waits now.
     func signal() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
             guard !state.waiters.isEmpty else {
                 state.pending = true
                 return []
@@ -22,31 +22,34 @@ final class WakeSignal: Sendable {
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.resume(returning: true) }
     }
 
-    /// Returns after the next `signal()` (or at once if one came since the last wait),
-    /// or when the task is cancelled.
-    func wait() async {
+    /// Returns after the next `signal()` (or at once if one came since the last wait), or
+    /// when the task is cancelled. Returns whether a signal ended the wait; a cancelled wait
+    /// leaves a pending signal for the next one.
+    @discardableResult
+    func wait() async -> Bool {
         let id = state.withLock { state -> Int in
             state.nextID += 1
             return state.nextID
         }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.pending || Task.isCancelled {
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let now: Bool? = state.withLock { state in
+                    if state.pending {
                         state.pending = false
                         return true
                     }
+                    if Task.isCancelled { return false }
                     state.waiters[id] = continuation
-                    return false
+                    return nil
                 }
-                if resumeNow { continuation.resume() }
+                if let now { continuation.resume(returning: now) }
             }
         } onCancel: {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+            waiter?.resume(returning: false)
         }
     }
 
@@ -55,16 +58,17 @@ final class WakeSignal: Sendable {
     @discardableResult
     func wait(until deadline: ContinuousClock.Instant) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await self.wait()
-                return !Task.isCancelled
-            }
+            group.addTask { await self.wait() }
             group.addTask {
                 try? await Task.sleep(until: deadline, clock: .continuous)
                 return false
             }
-            let signalled = await group.next() ?? false
-            group.cancelAll()
+            // Both may end before the cancellation lands: a signal taken counts.
+            var signalled = false
+            while let ended = await group.next() {
+                group.cancelAll()
+                signalled = signalled || ended
+            }
             return signalled
         }
     }

@@ -1,0 +1,168 @@
+import Glibc
+import JobqCore
+import JobqDaemon
+import JobqStore
+import JobqTestSupport
+import Logging
+import Synchronization
+import Testing
+
+/// A dispatcher with in-process handlers on a temporary database, plus a second connection
+/// playing the CLI (its writes ring the dispatcher's doorbell, as `jobq` does).
+struct DispatcherHarness {
+    let client: JobStore
+    let dispatcher: Dispatcher
+    let log: LogCapture
+
+    /// Runs `body` while a dispatcher runs; then stops it gracefully and waits for it to end.
+    static func run(
+        concurrency: Int = 2,
+        capacity: Int = 8,
+        idleTimeout: Duration = .seconds(10),
+        drainTimeout: Duration = .seconds(30),
+        handler: @escaping HandlerRunner.Handler,
+        _ body: (DispatcherHarness) async throws -> Void
+    ) async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/jobq.db"
+            let configuration = DaemonConfiguration(
+                databasePath: path,
+                defaultConcurrency: concurrency,
+                defaultCapacity: capacity,
+                defaultIdleTimeout: idleTimeout,
+                drainTimeout: drainTimeout,
+                pollInterval: .milliseconds(200))
+            let log = LogCapture()
+            let store = try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
+            let client = try await JobStore(path: path)
+            let dispatcher = Dispatcher(
+                store: store,
+                runner: HandlerRunner(handlers: [:], fallback: handler),
+                configuration: configuration,
+                doorbell: try Doorbell.Listener(databasePath: path),
+                notifier: SystemdNotifier(environment: [:]),
+                logger: log.logger)
+            let harness = DispatcherHarness(client: client, dispatcher: dispatcher, log: log)
+            try await withThrowingTaskGroup { group in
+                group.addTask { try await dispatcher.run() }
+                do {
+                    try await body(harness)
+                } catch {
+                    dispatcher.stop()
+                    throw error
+                }
+                dispatcher.stop()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// Enqueues `count` jobs (`true`, never run as a process here) on `queue`.
+    @discardableResult
+    func enqueue(
+        _ count: Int, queue: String = "q", priority: Int = 0, retries: Int = 0, backoff: Duration = .milliseconds(10),
+        timeout: Duration? = nil, after dependencies: [JobID] = []
+    ) async throws -> [JobID] {
+        let requests = (0..<count).map { _ in
+            JobRequest(
+                queue: queue, command: .argv(["true"]), workingDirectory: "/", priority: priority,
+                timeout: timeout, retries: retries, backoff: backoff, dependencies: dependencies)
+        }
+        return try await client.enqueue(requests).map(\.id)
+    }
+
+    func job(_ id: JobID) async throws -> Job {
+        try #require(try await client.job(id))
+    }
+
+    /// Waits until `queue` has no pending or running job (asyncio's `join`).
+    func join(_ queue: String = "q", timeout: Duration = .seconds(30)) async throws {
+        try await waitUntil("queue \(queue) joined", timeout: timeout) {
+            try await client.unfinishedCount(queue: queue) == 0
+        }
+    }
+
+    /// Jobs held in the daemon's memory: claimed but not started.
+    func claimedUnstarted(_ queue: String = "q") async throws -> Int {
+        try await client.jobs(queue: queue, state: .pending).filter(\.claimed).count
+    }
+
+    func count(_ state: JobState, queue: String = "q") async throws -> Int {
+        try await client.jobs(queue: queue, state: state).count
+    }
+}
+
+/// A gate handlers wait at until the test opens it.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Not cancellable: a handler at the gate finishes only when the test says so.
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let pass = state.withLock { state in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if pass { continuation.resume() }
+        }
+    }
+}
+
+/// Counts handlers running at once and the highest count seen.
+final class Concurrency: Sendable {
+    private let state = Mutex<(now: Int, peak: Int)>((0, 0))
+
+    func enter() { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) } }
+    func leave() { state.withLock { $0.now -= 1 } }
+    var now: Int { state.withLock { $0.now } }
+    var peak: Int { state.withLock { $0.peak } }
+}
+
+/// Keeps the dispatcher's log messages, so tests can see what it decided.
+final class LogCapture: Sendable {
+    private let messages = Mutex<[String]>([])
+
+    var logger: Logger {
+        var logger = Logger(label: "jobqd-test") { _ in Handler(capture: self) }
+        logger.logLevel = .debug
+        return logger
+    }
+
+    func count(_ message: String) -> Int {
+        messages.withLock { $0.filter { $0 == message }.count }
+    }
+
+    fileprivate func append(_ message: String) {
+        messages.withLock { $0.append(message) }
+    }
+
+    private struct Handler: LogHandler {
+        let capture: LogCapture
+        var logLevel: Logger.Level = .debug
+        var metadata: Logger.Metadata = [:]
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            capture.append(event.message.description)
+            // JOBQ_TEST_LOG=1 shows the dispatcher's decisions on stderr while a test runs.
+            if getenv("JOBQ_TEST_LOG") != nil {
+                let line = "\(event.level) \(event.message) \(event.metadata ?? [:])\n"
+                _ = line.withCString { write(2, $0, strlen($0)) }
+            }
+        }
+    }
+}

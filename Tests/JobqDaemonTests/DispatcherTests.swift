@@ -1,0 +1,248 @@
+import JobqCore
+import JobqDaemon
+import JobqStore
+import JobqTestSupport
+import Synchronization
+import Testing
+
+/// The dispatcher's pools, run with in-process handlers: the scheduling semantics without
+/// processes in the way.
+@Suite struct DispatcherTests {
+    @Test func runsEveryJobExactlyOnceWithinTheConcurrency() async throws {
+        let runs = Mutex<[JobID: Int]>([:])
+        let concurrency = Concurrency()
+        try await DispatcherHarness.run(concurrency: 3, capacity: 16) { job in
+            concurrency.enter()
+            defer { concurrency.leave() }
+            runs.withLock { $0[job.id, default: 0] += 1 }
+            await Task.yield()
+        } _: { harness in
+            let ids = try await harness.enqueue(500)
+            try await harness.join()
+            #expect(try await harness.count(.succeeded) == 500)
+            let counts = runs.withLock { $0 }
+            #expect(Set(counts.keys) == Set(ids))
+            #expect(counts.values.allSatisfy { $0 == 1 })
+            #expect(concurrency.peak <= 3)
+        }
+    }
+
+    @Test func poolGrowsToTheConcurrencyAndNoFurther() async throws {
+        let gate = Gate()
+        let concurrency = Concurrency()
+        try await DispatcherHarness.run(concurrency: 3) { _ in
+            concurrency.enter()
+            await gate.wait()
+            concurrency.leave()
+        } _: { harness in
+            defer { gate.open() }
+            try await harness.enqueue(10)
+            try await waitUntil("3 handlers running", timeout: .seconds(20)) { concurrency.now == 3 }
+            #expect(try await harness.count(.running) == 3)
+            gate.open()
+            try await harness.join()
+            #expect(concurrency.peak == 3)
+        }
+    }
+
+    @Test func memoryHoldsAtMostTheCapacityWhateverTheBacklog() async throws {
+        let gate = Gate()
+        try await DispatcherHarness.run(concurrency: 1, capacity: 5) { _ in
+            await gate.wait()
+        } _: { harness in
+            defer { gate.open() }
+            try await harness.enqueue(2000)
+            try await waitUntil("one job running", timeout: .seconds(20)) {
+                try await harness.count(.running) == 1
+            }
+            // The buffer fills to its capacity; the producer may hold one more, suspended in put.
+            try await waitUntil("the buffer filled", timeout: .seconds(20)) {
+                try await harness.claimedUnstarted() >= 5
+            }
+            #expect(try await harness.claimedUnstarted() <= 6)
+            gate.open()
+        }
+    }
+
+    @Test func idleConsumersEndAndThePoolGrowsBack() async throws {
+        try await DispatcherHarness.run(concurrency: 2, idleTimeout: .milliseconds(100)) { _ in
+        } _: { harness in
+            try await harness.enqueue(20)
+            try await harness.join()
+            try await waitUntil("consumers idled out", timeout: .seconds(20)) {
+                harness.log.count("consumer idle; ending") >= 1
+            }
+            let started = harness.log.count("consumer started")
+            try await harness.enqueue(5)
+            try await harness.join()
+            #expect(harness.log.count("consumer started") > started)
+        }
+    }
+
+    @Test func pausingReleasesBufferedJobsAndResumingRunsThem() async throws {
+        let gate = Gate()
+        try await DispatcherHarness.run(concurrency: 1, capacity: 5) { _ in
+            await gate.wait()
+        } _: { harness in
+            defer { gate.open() }
+            try await harness.enqueue(20)
+            try await waitUntil("the buffer filled", timeout: .seconds(20)) {
+                try await harness.claimedUnstarted() >= 5
+            }
+            try await harness.client.setPaused("q", true)
+            try await waitUntil("buffered jobs released", timeout: .seconds(20)) {
+                try await harness.claimedUnstarted() == 0
+            }
+            gate.open()
+            try await waitUntil("the running job finished", timeout: .seconds(20)) {
+                try await harness.count(.succeeded) == 1
+            }
+            #expect(try await harness.count(.running) == 0)
+            #expect(try await harness.count(.pending) == 19)
+            try await harness.client.setPaused("q", false)
+            try await harness.join()
+            #expect(try await harness.count(.succeeded) == 20)
+        }
+    }
+
+    @Test func priorityFirstThenEnqueueOrder() async throws {
+        let order = Mutex<[JobID]>([])
+        try await DispatcherHarness.run(concurrency: 1) { job in
+            order.withLock { $0.append(job.id) }
+        } _: { harness in
+            try await harness.client.setPaused("q", true)
+            let low = try await harness.enqueue(2, priority: 0)
+            let high = try await harness.enqueue(2, priority: 5)
+            let middle = try await harness.enqueue(1, priority: 1)
+            try await harness.client.setPaused("q", false)
+            try await harness.join()
+            #expect(order.withLock { $0 } == high + middle + low)
+        }
+    }
+
+    @Test func aThrowingHandlerFailsTheAttemptAndIsRetried() async throws {
+        struct Flaky: Error, CustomStringConvertible {
+            var description: String { "flaky on purpose" }
+        }
+        try await DispatcherHarness.run { job in
+            if job.attempt < 3 { throw Flaky() }
+        } _: { harness in
+            let retried = try await harness.enqueue(1, retries: 2).first!
+            let failing = try await harness.enqueue(1, retries: 1).first!
+            try await harness.join()
+            let succeeded = try await harness.job(retried)
+            #expect(succeeded.state == .succeeded)
+            #expect(succeeded.attempts == 3)
+            let failed = try await harness.job(failing)
+            #expect(failed.state == .failed)
+            #expect(failed.attempts == 2)
+            #expect(failed.error?.contains("flaky on purpose") == true)
+        }
+    }
+
+    @Test func aTimeoutStopsTheHandlerAndFailsTheJob() async throws {
+        try await DispatcherHarness.run { _ in
+            try await Task.sleep(for: .seconds(600))
+        } _: { harness in
+            let id = try await harness.enqueue(1, timeout: .milliseconds(100)).first!
+            try await harness.join()
+            let job = try await harness.job(id)
+            #expect(job.state == .failed)
+            #expect(job.error?.contains("timed out") == true)
+        }
+    }
+
+    @Test func cancellingARunningJobStopsItsHandler() async throws {
+        let started = Gate()
+        let stopped = Gate()
+        try await DispatcherHarness.run { _ in
+            started.open()
+            do {
+                try await Task.sleep(for: .seconds(600))
+            } catch {
+                stopped.open()
+                throw error
+            }
+        } _: { harness in
+            let id = try await harness.enqueue(1).first!
+            await started.wait()
+            try await waitUntil("job running", timeout: .seconds(20)) {
+                try await harness.job(id).state == .running
+            }
+            _ = try await harness.client.cancel([id])
+            await stopped.wait()
+            try await harness.join()
+            #expect(try await harness.job(id).state == .cancelled)
+        }
+    }
+
+    @Test func aFailedDependencyCancelsItsDependents() async throws {
+        struct Failure: Error {}
+        try await DispatcherHarness.run { job in
+            if job.environment["FAIL"] != nil { throw Failure() }
+        } _: { harness in
+            let failing = try await harness.client.enqueue([
+                JobRequest(queue: "q", command: .argv(["false"]), workingDirectory: "/", environment: ["FAIL": "1"])
+            ]).first!.id
+            let passing = try await harness.enqueue(1).first!
+            let blocked = try await harness.enqueue(1, after: [failing, passing]).first!
+            let runnable = try await harness.enqueue(1, after: [passing]).first!
+            try await harness.join()
+            #expect(try await harness.job(failing).state == .failed)
+            #expect(try await harness.job(blocked).state == .cancelled)
+            #expect(try await harness.job(runnable).state == .succeeded)
+        }
+    }
+
+    @Test func gracefulStopLetsRunningJobsFinishAndReleasesTheRest() async throws {
+        let gate = Gate()
+        let concurrency = Concurrency()
+        try await DispatcherHarness.run(concurrency: 1, capacity: 4) { _ in
+            concurrency.enter()
+            await gate.wait()
+            concurrency.leave()
+        } _: { harness in
+            defer { gate.open() }
+            let ids = try await harness.enqueue(10)
+            try await waitUntil("one running, buffer full", timeout: .seconds(20)) {
+                let running = try await harness.count(.running)
+                let buffered = try await harness.claimedUnstarted()
+                return running == 1 && buffered >= 4
+            }
+            harness.dispatcher.stop()
+            try await waitUntil("buffered jobs released", timeout: .seconds(20)) {
+                try await harness.claimedUnstarted() == 0
+            }
+            #expect(try await harness.count(.running) == 1)
+            gate.open()
+            try await waitUntil("the running job finished", timeout: .seconds(20)) {
+                try await harness.count(.succeeded) == 1
+            }
+            #expect(try await harness.job(ids[0]).state == .succeeded)
+            #expect(try await harness.count(.pending) == 9)
+            #expect(concurrency.peak == 1)
+        }
+    }
+
+    @Test func theDrainTimeoutInterruptsRunningJobsBackToPending() async throws {
+        let started = Gate()
+        try await DispatcherHarness.run(drainTimeout: .milliseconds(100)) { _ in
+            started.open()
+            try await Task.sleep(for: .seconds(600))
+        } _: { harness in
+            let id = try await harness.enqueue(1).first!
+            await started.wait()
+            try await waitUntil("job running", timeout: .seconds(20)) {
+                try await harness.job(id).state == .running
+            }
+            harness.dispatcher.stop()
+            try await waitUntil("job back to pending", timeout: .seconds(20)) {
+                try await harness.job(id).state == .pending
+            }
+            let job = try await harness.job(id)
+            #expect(job.attempts == 1)
+            #expect(job.failures == 0)
+            #expect(!job.claimed)
+        }
+    }
+}
