@@ -31,6 +31,8 @@ struct SystemdUnitTests {
             let copy = directory + "/jobqd.service"
             try unit.replacingOccurrences(of: installedPath, with: "\nExecStart=\(jobqd) ")
                 .write(toFile: copy, atomically: true, encoding: .utf8)
+            // Exact mode whatever the umask (another test may have it at 0 now): verify warns on world-writable units.
+            #expect(chmod(copy, 0o644) == 0)
 
             let result = try await runProcess(analyze, ["verify", copy], timeout: .seconds(60))
             #expect(result.exitStatus == 0, "\(result)")
