@@ -141,7 +141,8 @@ struct LifecycleTests {
                 #expect(job.state == .succeeded && job.failures == 0, "job \(id): \(Scenario.summary(job))")
                 let started = runs.filter { $0 == id }.count
                 // A run killed by the recovery before its first line leaves no trace.
-                #expect(started >= 1 && started <= job.attempts, "job \(id) ran \(started) times, attempts \(job.attempts)")
+                #expect(
+                    started >= 1 && started <= job.attempts, "job \(id) ran \(started) times, attempts \(job.attempts)")
                 rerun += job.attempts - 1
             }
             // Each kill interrupts at most the jobs running then: the queue's concurrency (2).

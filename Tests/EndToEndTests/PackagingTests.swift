@@ -91,7 +91,8 @@ struct InstallScriptTests {
         return found.sorted()
     }
 
-    @Test("installs the built binaries, unit, sysusers, tmpfiles and README; twice is the same; --uninstall removes them")
+    @Test(
+        "installs the built binaries, unit, sysusers, tmpfiles and README; twice is the same; --uninstall removes them")
     func installTwiceThenUninstall() async throws {
         try await withTemporaryDirectory { destination in
             let binaries = Binaries.directory

@@ -17,16 +17,18 @@ struct RunningJobsTests {
             try await scenario.startDaemon()
             let workdir = scenario.path("work dir")
             try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
-            let script = #"printf '%s|%s|%s|%s|%s' "$JOBQ_JOB_ID" "$JOBQ_QUEUE" "$JOBQ_ATTEMPT" "$GREETING" "$(pwd -P)""#
+            let script =
+                #"printf '%s|%s|%s|%s|%s' "$JOBQ_JOB_ID" "$JOBQ_QUEUE" "$JOBQ_ATTEMPT" "$GREETING" "$(pwd -P)""#
             let id = try await scenario.add(
                 ["/bin/sh", "-c", script], options: ["--queue", "alpha", "--env", "GREETING=hello world"], in: workdir)
 
             let job = try await scenario.waitUntilFinished(id)
             #expect(job.state == .succeeded, "\(Scenario.summary(job))")
-            let resolved = try #require(realpath(workdir, nil).map { pointer in
-                defer { free(pointer) }
-                return String(cString: pointer)
-            })
+            let resolved = try #require(
+                realpath(workdir, nil).map { pointer in
+                    defer { free(pointer) }
+                    return String(cString: pointer)
+                })
             #expect(String(decoding: job.stdout, as: UTF8.self) == "\(id)|alpha|1|hello world|\(resolved)")
             // The CLI shows the same captured output.
             let shown = try await scenario.show(id)

@@ -42,7 +42,8 @@ struct SchedulingTests {
             ]
             for job in jobs {
                 try await scenario.addShell(
-                    "echo \(job.name) >> order.txt", options: ["--queue", "ordered", "--priority", String(job.priority)])
+                    "echo \(job.name) >> order.txt",
+                    options: ["--queue", "ordered", "--priority", String(job.priority)])
             }
             try await scenario.startDaemon()
             try await scenario.succeed(["resume", "ordered"])

@@ -26,7 +26,7 @@ final class Scenario: Sendable {
 
     /// The options every daemon gets unless a test overrides them: short grace periods, so
     /// the suite stays fast, and debug logs for diagnostics.
-    static let defaultDaemonOptions: KeyValuePairs<String, String> = [
+    static let defaultDaemonOptions: [String: String] = [
         "--kill-grace": "200ms",
         "--drain-timeout": "10s",
         "--idle-timeout": "2s",
@@ -60,12 +60,12 @@ final class Scenario: Sendable {
     func startDaemon(
         _ options: [String: String] = [:], environment extra: [String: String] = [:], waitUntilReady: Bool = true
     ) async throws -> DaemonHarness {
-        var merged = Dictionary(uniqueKeysWithValues: Self.defaultDaemonOptions.map { ($0.key, $0.value) })
-        merged.merge(options) { $1 }
+        let merged = Self.defaultDaemonOptions.merging(options) { $1 }
         let arguments = ["--db", database] + merged.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] }
         let number = daemons.withLock { $0.count }
         let daemon = try DaemonHarness(
-            arguments: arguments, environment: environment().merging(extra) { $1 }, notifyPath: directory + "/notify-\(number).sock")
+            arguments: arguments, environment: environment().merging(extra) { $1 },
+            notifyPath: directory + "/notify-\(number).sock")
         daemons.withLock { $0.append(daemon) }
         if waitUntilReady { try await daemon.waitUntilReady() }
         return daemon
@@ -226,7 +226,9 @@ final class Scenario: Sendable {
 }
 
 /// Runs `body` with a fresh `Scenario` and tears it down afterwards, even when `body`
-/// throws; a thrown error is reported with the daemons' logs.
+/// throws; a thrown error is reported with the daemons' logs. The logs are also attached to
+/// the test as `jobqd.log` (written out with `swift test --attachments-path DIR`), for failed
+/// expectations that do not throw.
 func withScenario(_ body: (Scenario) async throws -> Void) async throws {
     try await withTemporaryDirectory { directory in
         let scenario = try await Scenario(directory: directory)
@@ -234,11 +236,13 @@ func withScenario(_ body: (Scenario) async throws -> Void) async throws {
             try await body(scenario)
         } catch {
             await scenario.tearDown()
+            Attachment.record(scenario.daemonLogs, named: "jobqd.log")
             if error is HarnessError { throw error }
             Issue.record("jobqd's logs:\n\(scenario.daemonLogs)")
             throw error
         }
         await scenario.tearDown()
+        Attachment.record(scenario.daemonLogs, named: "jobqd.log")
     }
 }
 
