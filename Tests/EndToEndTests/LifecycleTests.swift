@@ -183,6 +183,40 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a lock still held after its daemon died (by a child it was spawning) delays the start instead of failing it")
+    func lockHeldByDeadDaemonsChild() async throws {
+        try await withScenario { scenario in
+            // The lock file names a daemon that is gone…
+            let gone = try ChildProcess.launch("/bin/true", [])
+            _ = try await gone.waitForExit(timeout: .seconds(30))
+            let lockPath = scenario.database + ".lock"
+            #expect(FileManager.default.createFile(atPath: lockPath, contents: Data("\(gone.pid)\n".utf8)))
+            // …while another process still holds the lock, as the not yet exec'd child of a killed daemon does.
+            let holder = try ChildProcess.launch(
+                "/usr/bin/flock",
+                [
+                    "--exclusive", lockPath, "/bin/sh", "-c",
+                    "touch locked; while [ ! -e release ]; do sleep 0.01; done",
+                ],
+                currentDirectory: scenario.directory)
+            do {
+                try await scenario.waitFor("flock to hold the lock") { scenario.exists("locked") }
+                let daemon = try await scenario.startDaemon(waitUntilReady: false)
+                try await scenario.waitFor("jobqd to wait for the lock") {
+                    daemon.log.contains("its daemon is gone") || daemon.hasExited
+                }
+                #expect(!daemon.hasExited, "\(daemon.log)")
+                scenario.touch("release")
+                try await daemon.waitUntilReady()
+                let released = try await holder.waitForExit(timeout: .seconds(30))
+                #expect(released.exitStatus == 0)
+            } catch {
+                kill(-holder.pid, SIGKILL)
+                throw error
+            }
+        }
+    }
+
     @Test("jobqd on a file that is not SQLite exits non-zero with one line naming it and leaves it unchanged")
     func unusableDatabase() async throws {
         try await withTemporaryDirectory { directory in
