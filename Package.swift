@@ -112,6 +112,12 @@ let package = Package(
         // Test harness shared by the end-to-end suites: run binaries, temporary directories, polling.
         .target(name: "JobqTestSupport"),
         .testTarget(name: "CLITests", dependencies: ["JobqCLI", "JobqCore", "JobqTestSupport"]),
+        // End-to-end tests of the real `jobqd` driven by the real `jobq`, plus the systemd unit
+        // and the install script. Needs the products built (`scripts/test` does it).
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["JobqStore", "JobqCore", "JobqProcess", "JobqTestSupport"]
+        ),
         // Throughput benchmarks (release builds only: `scripts/bench`), one suite per subsystem.
         .executableTarget(
             name: "jobq-bench",

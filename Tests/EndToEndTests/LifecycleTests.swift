@@ -1,0 +1,238 @@
+import Foundation
+import JobqCore
+import JobqStore
+import JobqTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// SPEC §2: starting, draining on SIGTERM, recovering from SIGKILL, one daemon per database.
+@Suite("Daemon lifecycle")
+struct LifecycleTests {
+    @Test("SIGTERM: the running job finishes during the drain, buffered jobs go back unclaimed, exit 0")
+    func drainLetsRunningJobFinish() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon(["--drain-timeout": "60s"])
+            try await scenario.succeed(["queue", "set", "drained", "--concurrency", "1"])
+            let running = try await scenario.addShell(
+                "while [ ! -e go ]; do sleep 0.02; done; touch finished", options: ["--queue", "drained"])
+            try await scenario.waitUntilRunning(running)
+            var buffered: [JobID] = []
+            for index in 0..<3 {
+                buffered.append(try await scenario.addShell("touch ran.\(index)", options: ["--queue", "drained"]))
+            }
+            for id in buffered {
+                try await scenario.waitForJob(id, "to be taken into memory") { $0.claimed }
+            }
+
+            daemon.process.send(SIGTERM)
+            try await daemon.waitForNotification("STOPPING=1")
+            // The job cannot end before `go` exists, so the daemon must still be draining.
+            #expect(!daemon.hasExited)
+            scenario.touch("go")
+            let exit = try await daemon.waitForExit()
+            #expect(exit.exitStatus == 0, "\(exit.termination)")
+
+            let finished = try await scenario.job(running)
+            #expect(finished.state == .succeeded && finished.attempts == 1, "\(Scenario.summary(finished))")
+            #expect(scenario.exists("finished"))
+            for (index, id) in buffered.enumerated() {
+                let job = try await scenario.job(id)
+                #expect(job.state == .pending && !job.claimed && job.attempts == 0, "\(Scenario.summary(job))")
+                #expect(!scenario.exists("ran.\(index)"))
+            }
+        }
+    }
+
+    @Test("SIGTERM with a short drain timeout stops a long job; it goes back to pending and runs after restart")
+    func drainTimeoutInterruptsLongJob() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon(["--drain-timeout": "200ms"])
+            let id = try await scenario.addShell(
+                #"echo "$JOBQ_ATTEMPT" >> attempts; if [ "$JOBQ_ATTEMPT" = 1 ]; then exec sleep 30; fi"#)
+            try await scenario.waitUntilRunning(id)
+            try await scenario.waitFor("the first attempt to start") { scenario.read("attempts") == "1\n" }
+
+            let exit = try await daemon.terminate()
+            #expect(exit.exitStatus == 0, "\(exit.termination)")
+            #expect(daemon.notifications.hasReceived("STOPPING=1"))
+            let interrupted = try await scenario.job(id)
+            #expect(interrupted.state == .pending, "\(Scenario.summary(interrupted))")
+            #expect(interrupted.attempts == 1)
+            #expect(interrupted.failures == 0)
+            #expect(!interrupted.claimed)
+
+            try await scenario.startDaemon()
+            let job = try await scenario.waitUntilFinished(id)
+            #expect(job.state == .succeeded, "\(Scenario.summary(job))")
+            #expect(job.attempts == 2)
+            #expect(job.failures == 0)
+            #expect(scenario.read("attempts") == "1\n2\n")
+        }
+    }
+
+    @Test("SIGKILL mid-run: the restarted daemon stops the leftover group first, then reruns the job")
+    func crashRecovery() async throws {
+        try await withScenario { scenario in
+            let crashed = try await scenario.startDaemon()
+            let script = #"""
+                echo "$JOBQ_ATTEMPT" >> attempts
+                if [ "$JOBQ_ATTEMPT" = 1 ]; then sleep 30 & echo $! > grandchild.pid; wait; fi
+                """#
+            let id = try await scenario.addShell(script)
+            let running = try await scenario.waitUntilRunning(id)
+            let group = try #require(running.process?.processGroup)
+            let grandchild = try await scenario.waitForPID(in: "grandchild.pid")
+
+            try await crashed.kill()
+            // Nobody stopped the job: its group outlives the daemon.
+            #expect(isAlive(grandchild))
+            #expect(!isGroupGone(group))
+            #expect(try await scenario.job(id).state == .running)
+
+            let restarted = try await scenario.startDaemon()
+            // READY=1 comes after recovery, which stops the leftovers before any job runs again.
+            #expect(!isAlive(grandchild))
+            #expect(isGroupGone(group))
+
+            let job = try await scenario.waitUntilFinished(id)
+            #expect(job.state == .succeeded, "\(Scenario.summary(job))")
+            #expect(job.attempts == 2)
+            #expect(job.failures == 0)
+            #expect(scenario.read("attempts") == "1\n2\n")
+            #expect(restarted.log.contains("recovered"), "\(restarted.log)")
+        }
+    }
+
+    @Test("SIGKILL again and again mid-run: no job is lost, and only jobs running at a kill run twice")
+    func repeatedCrashes() async throws {
+        try await withScenario { scenario in
+            let count = 24
+            var ids: [JobID] = []
+            for _ in 0..<count {
+                ids.append(try await scenario.addShell(#"echo "$JOBQ_JOB_ID" >> runs; sleep 0.1"#))
+            }
+            var kills = 0
+            var succeededBefore = 0
+            while kills < 4 {
+                let daemon = try await scenario.startDaemon()
+                var stats: (succeeded: Int, running: Int) = (0, 0)
+                // Kill it once it made progress and while jobs run (unless it is already done).
+                try await scenario.waitFor("progress since the last kill") {
+                    let all = try await scenario.store.queueStats(queue: "default").first
+                    stats = (all?.succeeded ?? 0, all?.running ?? 0)
+                    return (stats.succeeded > succeededBefore && stats.running > 0) || stats.succeeded == count
+                }
+                try await daemon.kill()
+                kills += 1
+                succeededBefore = stats.succeeded
+                if stats.succeeded == count { break }
+            }
+            try await scenario.startDaemon()
+            let joined = try await scenario.jobq(["join", "--timeout", "60s"])
+            #expect(joined.exitStatus == 0, "\(joined)")
+
+            let runs = scenario.read("runs").split(separator: "\n").compactMap { JobID($0) }
+            var rerun = 0
+            for id in ids {
+                let job = try await scenario.job(id)
+                #expect(job.state == .succeeded && job.failures == 0, "job \(id): \(Scenario.summary(job))")
+                let started = runs.filter { $0 == id }.count
+                // A run killed by the recovery before its first line leaves no trace.
+                #expect(
+                    started >= 1 && started <= job.attempts, "job \(id) ran \(started) times, attempts \(job.attempts)")
+                rerun += job.attempts - 1
+            }
+            // Each kill interrupts at most the jobs running then: the queue's concurrency (2).
+            #expect(rerun <= kills * 2, "\(rerun) extra attempts after \(kills) kills")
+        }
+    }
+
+    @Test("under a watchdog it sends WATCHDOG=1; it reports STATUS= and STOPPING=1")
+    func systemdNotifications() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon(environment: ["WATCHDOG_USEC": "200000"])
+            try await daemon.waitForNotification("WATCHDOG=1")
+            #expect(daemon.notifications.assignments.contains { $0.hasPrefix("STATUS=") })
+            let exit = try await daemon.terminate()
+            #expect(exit.exitStatus == 0, "\(exit.termination)")
+            let sent = daemon.notifications.assignments
+            let ready = try #require(sent.firstIndex(of: "READY=1"))
+            let stopping = try #require(sent.firstIndex(of: "STOPPING=1"), "\(sent)")
+            #expect(ready < stopping)
+        }
+    }
+
+    @Test("a second daemon on the same database exits non-zero naming it, and the first keeps working")
+    func secondDaemonRefused() async throws {
+        try await withScenario { scenario in
+            let first = try await scenario.startDaemon()
+            let second = try await scenario.startDaemon(waitUntilReady: false)
+            let exit = try await second.waitForExit()
+            #expect(exit.exitStatus != 0 && exit.exitStatus != nil, "\(exit.termination)")
+            #expect(!second.notifications.hasReceived("READY=1"))
+            let message = second.log
+            #expect(message.contains(scenario.database), "\(message)")
+            #expect(message.lowercased().contains("lock") || message.lowercased().contains("another"), "\(message)")
+
+            let id = try await scenario.addShell("true")
+            #expect(try await scenario.waitUntilFinished(id).state == .succeeded)
+            #expect(!first.hasExited)
+        }
+    }
+
+    @Test("a lock still held after its daemon died (by a child it was spawning) delays the start instead of failing it")
+    func lockHeldByDeadDaemonsChild() async throws {
+        try await withScenario { scenario in
+            // The lock file names a daemon that is gone…
+            let gone = try ChildProcess.launch("/bin/true", [])
+            _ = try await gone.waitForExit(timeout: .seconds(30))
+            let lockPath = scenario.database + ".lock"
+            #expect(FileManager.default.createFile(atPath: lockPath, contents: Data("\(gone.pid)\n".utf8)))
+            // …while another process still holds the lock, as the not yet exec'd child of a killed daemon does.
+            let holder = try ChildProcess.launch(
+                "/usr/bin/flock",
+                [
+                    "--exclusive", lockPath, "/bin/sh", "-c",
+                    "touch locked; while [ ! -e release ]; do sleep 0.01; done",
+                ],
+                currentDirectory: scenario.directory)
+            do {
+                try await scenario.waitFor("flock to hold the lock") { scenario.exists("locked") }
+                let daemon = try await scenario.startDaemon(waitUntilReady: false)
+                try await scenario.waitFor("jobqd to wait for the lock") {
+                    daemon.log.contains("its daemon is gone") || daemon.hasExited
+                }
+                #expect(!daemon.hasExited, "\(daemon.log)")
+                scenario.touch("release")
+                try await daemon.waitUntilReady()
+                let released = try await holder.waitForExit(timeout: .seconds(30))
+                #expect(released.exitStatus == 0)
+            } catch {
+                kill(-holder.pid, SIGKILL)
+                throw error
+            }
+        }
+    }
+
+    @Test("jobqd on a file that is not SQLite exits non-zero with one line naming it and leaves it unchanged")
+    func unusableDatabase() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/not-a-database.db"
+            let contents = Array(String(repeating: "this is not a database, just text\n", count: 200).utf8)
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(contents)))
+
+            let result = try await runProcess(
+                try Binaries.path(of: "jobqd"), ["--db", path, "--log-level", "info"], timeout: .seconds(30))
+            #expect(result.exitStatus != 0 && result.exitStatus != nil, "\(result)")
+            let lines = result.stderrText.split(separator: "\n")
+            #expect(lines.count == 1, "\(result.stderrText)")
+            #expect(result.stderrText.contains(path), "\(result.stderrText)")
+            let after = try #require(FileManager.default.contents(atPath: path))
+            #expect(Array(after) == contents)
+            #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import JobqCore
+import JobqStore
+import JobqTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// SPEC §3: a timed-out or cancelled job's whole process group is stopped and reaped.
+@Suite("Stopping jobs")
+struct StoppingJobsTests {
+    /// A job whose shell starts a grandchild `sleep`, writes both pids, and waits for it.
+    static let familyScript = "echo $$ > main.pid; sleep 30 & echo $! > grandchild.pid; wait"
+
+    @Test("--timeout stops the job's whole process group; the job fails saying it timed out")
+    func timeout() async throws {
+        try await withScenario { scenario in
+            try await scenario.startDaemon()
+            // Long enough for the shell to write both pids even on a loaded machine.
+            let id = try await scenario.addShell(Self.familyScript, options: ["--timeout", "1s"])
+            let job = try await scenario.waitUntilFinished(id)
+            #expect(job.state == .failed, "\(Scenario.summary(job))")
+            #expect(job.error?.contains("timed out") == true, "error: \(job.error ?? "none")")
+
+            // The job is over only once its group is stopped and reaped; the shell led the group.
+            let group = try await scenario.waitForPID(in: "main.pid")
+            let grandchild = try await scenario.waitForPID(in: "grandchild.pid")
+            #expect(isGroupGone(group))
+            #expect(!isAlive(grandchild))
+        }
+    }
+
+    @Test("cancelling a running job kills its whole process group, grandchildren included")
+    func cancelRunning() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon()
+            let id = try await scenario.addShell(Self.familyScript)
+            let running = try await scenario.waitUntilRunning(id)
+            let group = try #require(running.process?.processGroup)
+            let main = try await scenario.waitForPID(in: "main.pid")
+            let grandchild = try await scenario.waitForPID(in: "grandchild.pid")
+            #expect(main == group)
+            #expect(isAlive(grandchild))
+
+            let cancelled = try await scenario.succeed(["cancel", String(id)])
+            #expect(cancelled.stdoutText.hasPrefix("\(id) "), "\(cancelled)")
+
+            let job = try await scenario.waitUntilFinished(id)
+            #expect(job.state == .cancelled, "\(Scenario.summary(job))")
+            #expect(isGroupGone(group))
+            #expect(!isAlive(main))
+            #expect(!isAlive(grandchild))
+            // The daemon is a subreaper: the orphaned grandchild is its to reap, too.
+            try await scenario.waitFor("jobqd to reap the job's processes") {
+                unreapedChildren(of: daemon.process.pid).isEmpty
+            }
+        }
+    }
+
+    @Test("cancelling a pending job takes effect before jobq cancel returns; it never runs")
+    func cancelPending() async throws {
+        try await withScenario { scenario in
+            try await scenario.startDaemon()
+            try await scenario.succeed(["pause", "held"])
+            let id = try await scenario.addShell("touch ran", options: ["--queue", "held"])
+
+            let cancelled = try await scenario.succeed(["cancel", String(id)])
+            #expect(cancelled.stdoutText == "\(id) cancelled\n")
+            let job = try await scenario.job(id)
+            #expect(job.state == .cancelled, "\(Scenario.summary(job))")
+
+            try await scenario.succeed(["resume", "held"])
+            // Once a later job of the same queue ran, the cancelled one had its chance to (wrongly) run.
+            let probe = try await scenario.addShell("true", options: ["--queue", "held"])
+            #expect(try await scenario.waitUntilFinished(probe).state == .succeeded)
+            let after = try await scenario.job(id)
+            #expect(after.state == .cancelled && after.attempts == 0, "\(Scenario.summary(after))")
+            #expect(!scenario.exists("ran"))
+        }
+    }
+}
