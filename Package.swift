@@ -7,7 +7,8 @@ let package = Package(
     products: [
         .executable(name: "jobq", targets: ["jobq"]),
         .executable(name: "jobqd", targets: ["jobqd"]),
-        .library(name: "JobqDaemon", targets: ["JobqDaemon"]),
+        // The embeddable daemon; its API speaks JobqStore's and JobqCore's types (JobStore, JobRequest).
+        .library(name: "JobqDaemon", targets: ["JobqDaemon", "JobqStore", "JobqCore"]),
         .library(name: "JobqQueue", targets: ["JobqQueue"]),
     ],
     dependencies: [

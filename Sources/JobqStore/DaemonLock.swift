@@ -25,12 +25,14 @@ public final class DaemonLock: Sendable {
     }
 
     /// Takes the lock without waiting, creating the lock file (and missing directories, 0700) if needed.
-    /// - Parameter mode: the lock file's mode, whatever the umask.
+    /// - Parameter mode: the lock file's mode, whatever the umask; by default the database's
+    ///   (0600, or 0660 in a setgid directory).
     /// - Throws: `StoreError.daemonAlreadyRunning` (with the holder's pid) when another process
     ///   holds it; `.cannotOpen` when the file cannot be created or locked.
-    public static func acquire(databasePath: String, mode: mode_t = 0o600) throws(StoreError) -> DaemonLock {
+    public static func acquire(databasePath: String, mode: mode_t? = nil) throws(StoreError) -> DaemonLock {
         let path = lockPath(databasePath: databasePath)
         try DatabaseFile.makeParentDirectories(of: path)
+        let mode = mode ?? DatabaseFile.defaultMode(databasePath: databasePath)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode)
         guard descriptor >= 0 else {
             throw .cannotOpen(path: path, reason: DatabaseFile.lastError())

@@ -55,6 +55,21 @@ enum DatabaseFile {
         }
     }
 
+    /// The mode of the database and of the files beside it when none is given: 0600, or 0660
+    /// when the directory is setgid. A setgid directory is a shared one, such as the service's
+    /// `/var/lib/jobq` (mode 2770, group `jobq`), whose group members enqueue and inspect.
+    static func defaultMode(databasePath path: String) -> mode_t {
+        let parent: String
+        if let slash = path.lastIndex(of: "/") {
+            parent = slash == path.startIndex ? "/" : String(path[..<slash])
+        } else {
+            parent = "."
+        }
+        var info = stat()
+        guard stat(parent, &info) == 0, info.st_mode & S_ISGID != 0 else { return 0o600 }
+        return 0o660
+    }
+
     static func lastError() -> String {
         String(cString: strerror(errno))
     }

@@ -33,9 +33,10 @@ public enum Doorbell {
         }
     }
 
-    /// The daemon's side: binds the doorbell socket (mode as given, 0600 by default, whatever the
-    /// umask) and reads it on a dedicated thread; many rings between two reads of `rings()`
-    /// coalesce into one wake-up. Only the holder of the `DaemonLock` may create one: a stale
+    /// The daemon's side: binds the doorbell socket (mode as given, whatever the umask; by
+    /// default the database's: 0600, or 0660 in a setgid directory, so group members can ring)
+    /// and reads it on a dedicated thread; many rings between two reads of `rings()` coalesce
+    /// into one wake-up. Only the holder of the `DaemonLock` may create one: a stale
     /// socket file from a dead daemon is removed first.
     public final class Listener: Sendable {
         /// The socket file, or `nil` for an abstract name.
@@ -46,7 +47,8 @@ public enum Doorbell {
 
         /// Binds the socket and starts reading.
         /// - Throws: `StoreError.cannotOpen` naming the socket when it cannot be created.
-        public init(databasePath: String, mode: mode_t = 0o600) throws(StoreError) {
+        public init(databasePath: String, mode: mode_t? = nil) throws(StoreError) {
+            let mode = mode ?? DatabaseFile.defaultMode(databasePath: databasePath)
             var address = Doorbell.address(databasePath: databasePath)
             let path = address.isAbstract ? nil : Doorbell.socketPath(databasePath: databasePath)
             let descriptor = socket(

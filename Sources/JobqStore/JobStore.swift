@@ -38,7 +38,8 @@ public actor JobStore {
     /// - Parameters:
     ///   - durability: `.full` for clients (a returned write survives power loss), `.normal` for the
     ///     daemon's group-committed transitions.
-    ///   - fileMode: the mode of the database file, and so of its `-wal` and `-shm`, whatever the umask.
+    ///   - fileMode: the mode of the database file, and so of its `-wal` and `-shm`, whatever the umask;
+    ///     by default 0600, or 0660 in a setgid directory (a state directory shared with a group).
     ///   - createIfMissing: `false` makes a missing file an error (`StoreError.cannotOpen`) instead.
     ///   - busyTimeout: how long to wait for another process's lock before `StoreError.busy`.
     ///   - ringsDoorbell: whether client writes wake the daemon (off for the daemon's own store).
@@ -47,7 +48,7 @@ public actor JobStore {
     public init(
         path: String,
         durability: Durability = .full,
-        fileMode: mode_t = 0o600,
+        fileMode: mode_t? = nil,
         createIfMissing: Bool = true,
         busyTimeout: Duration = .seconds(5),
         ringsDoorbell: Bool = true,
@@ -56,7 +57,9 @@ public actor JobStore {
         let executor = DedicatedThreadExecutor(name: "jobq store \(path)")
         do {
             connection = try await executor.run {
-                try DatabaseFile.prepare(path: path, mode: fileMode, createIfMissing: createIfMissing)
+                try DatabaseFile.prepare(
+                    path: path, mode: fileMode ?? DatabaseFile.defaultMode(databasePath: path),
+                    createIfMissing: createIfMissing)
                 let connection = try Connection(path: path, busyTimeout: busyTimeout, faults: faults)
                 try Self.configure(connection, durability: durability)
                 return connection

@@ -149,6 +149,37 @@ struct ExitStatusTests {
         }
     }
 
+    /// The service's access model: a user outside group `jobq` cannot enter /var/lib/jobq. That
+    /// must be an error, not an empty (or a fresh personal) database.
+    @Test(
+        "a database the user may not look at is an error, not an empty database",
+        .enabled(if: getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func databaseTheUserMayNotSee() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let shared = cli.directory + "/shared"
+            #expect(mkdir(shared, 0o700) == 0)
+            let database = shared + "/jobq.db"
+            try await cli.succeed(["add", "--db", database, "true"])
+            for arguments in [["status"], ["list"], ["add", "true"]] {
+                let result: ProcessResult
+                if getuid() == 0 {
+                    // Root may look anywhere: run as nobody.
+                    result = try await runProcess(
+                        "/usr/bin/setpriv",
+                        ["--reuid=65534", "--regid=65534", "--clear-groups", CLI.binary, "--db", database] + arguments,
+                        environment: cli.environment(), currentDirectory: "/", timeout: .seconds(60))
+                } else {
+                    #expect(chmod(shared, 0) == 0)
+                    defer { chmod(shared, 0o700) }
+                    result = try await cli.run(["--db", database] + arguments, in: "/")
+                }
+                #expect(result.exitStatus == 1, "\(arguments): \(result)")
+                #expect(result.stderrText.hasPrefix("jobq: ") && result.stderrText.contains("ermission denied"))
+                #expect(result.stderrText.split(separator: "\n").count == 1)
+            }
+        }
+    }
+
     @Test("reading commands on a missing database read it as empty and do not create it")
     func missingDatabaseReadsEmpty() async throws {
         try await withCLI { (cli: CLI) async throws in

@@ -103,4 +103,27 @@ import Testing
             #expect(stat(created, &info) == 0 && info.st_mode & 0o777 == 0o700)
         }
     }
+
+    /// The service's access model: in a setgid state directory (the unit's 2770 /var/lib/jobq) the
+    /// database and everything the daemon creates beside it are 0660, so members of the group can
+    /// enqueue, inspect and ring the doorbell; elsewhere they stay 0600.
+    @Test(arguments: [(0o2770, 0o660), (0o0770, 0o600)] as [(mode_t, mode_t)])
+    func filesInASetgidDirectoryAreGroupReadableAndWritable(directoryMode: mode_t, expected: mode_t) async throws {
+        let shared = directory.path + "/state"
+        #expect(mkdir(shared, 0o700) == 0 && chmod(shared, directoryMode) == 0)
+        let path = shared + "/jobq.db"
+        let old = umask(0o077)
+        defer { umask(old) }
+        let lock = try DaemonLock.acquire(databasePath: path)
+        let store = try await JobStore(path: path)
+        let listener = try Doorbell.Listener(databasePath: path)
+        _ = try await store.enqueue([request()], now: t0)
+        for file in [path, path + "-wal", path + "-shm", path + ".lock", path + ".sock"] {
+            var info = stat()
+            #expect(stat(file, &info) == 0, "\(file) missing")
+            #expect(info.st_mode & 0o777 == expected, "\(file) has mode \(String(info.st_mode & 0o777, radix: 8))")
+        }
+        listener.close()
+        withExtendedLifetime(lock) {}
+    }
 }
