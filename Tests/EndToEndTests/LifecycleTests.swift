@@ -155,7 +155,12 @@ struct LifecycleTests {
         try await withScenario { scenario in
             let daemon = try await scenario.startDaemon(environment: ["WATCHDOG_USEC": "200000"])
             try await daemon.waitForNotification("WATCHDOG=1")
-            #expect(daemon.notifications.assignments.contains { $0.hasPrefix("STATUS=") })
+            let id = try await scenario.addShell("true")
+            #expect(try await scenario.waitUntilFinished(id).state == .succeeded)
+            // The STATUS= line carries counts (`systemctl status` shows it).
+            try await waitUntil("a STATUS= line counting the success", timeout: .seconds(30)) {
+                daemon.notifications.assignments.contains { $0.hasPrefix("STATUS=") && $0.contains("1 succeeded") }
+            }
             let exit = try await daemon.terminate()
             #expect(exit.exitStatus == 0, "\(exit.termination)")
             let sent = daemon.notifications.assignments

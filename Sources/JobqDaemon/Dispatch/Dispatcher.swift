@@ -24,6 +24,8 @@ public final class Dispatcher: Service {
     /// Rung after results are written: retries and dependents may be due.
     private let finished = WakeSignal()
     private let state = Mutex(DispatcherState())
+    /// Runs ended since start, for `STATUS=`.
+    private let outcomes = OutcomeTally()
 
     private struct DispatcherState {
         var workers: [String: QueueWorker] = [:]
@@ -52,8 +54,13 @@ public final class Dispatcher: Service {
         let writer = TransitionWriter(store: store, logger: logger)
         self.writer = writer
         let finished = self.finished
+        let outcomes = self.outcomes
         self.executor = JobExecutor(
-            runner: runner, writer: writer, running: running, logger: logger, onFinish: { finished.signal() })
+            runner: runner, writer: writer, running: running, logger: logger,
+            onFinish: { state in
+                outcomes.count(state)
+                finished.signal()
+            })
     }
 
     /// Starts a graceful stop: no new jobs start; running ones may finish within the drain timeout.
@@ -92,6 +99,9 @@ public final class Dispatcher: Service {
     private func runUntilDrained() async {
         await withDiscardingTaskGroup { outer in
             outer.addTask { await self.writer.run() }
+            if notifier.isEnabled {
+                outer.addTask { await self.reportStatus() }
+            }
             if let doorbell {
                 outer.addTask {
                     for await _ in doorbell.rings() { self.wake.signal() }
@@ -160,6 +170,27 @@ public final class Dispatcher: Service {
         }
     }
 
+    /// Keeps the service manager's `STATUS=` line current (`systemctl status jobqd`), at most
+    /// once a second and only when it changed, until the stop begins.
+    private func reportStatus() async {
+        var last = ""
+        while !state.withLock({ $0.stopping }) {
+            if state.withLock({ $0.ready }) {
+                let counts = outcomes.counts
+                let buffered = state.withLock { $0.workers.values.reduce(0) { $0 + $1.buffered } }
+                let status =
+                    "STATUS=Running \(running.count) jobs, \(buffered) waiting in memory; since start "
+                    + "\(counts[.succeeded, default: 0]) succeeded, \(counts[.failed, default: 0]) failed, "
+                    + "\(counts[.cancelled, default: 0]) cancelled, \(counts[.pending, default: 0]) retried or put back"
+                if status != last {
+                    notifier.notify(status)
+                    last = status
+                }
+            }
+            await stopRequested.wait(until: .now + .seconds(1))
+        }
+    }
+
     private func announceReadyOnce() {
         let first = state.withLock { state -> Bool in
             defer { state.ready = true }
@@ -214,4 +245,16 @@ public final class Dispatcher: Service {
             running.stop(request.id, attempt: request.attempt, reason: .cancelled)
         }
     }
+}
+
+/// How many runs ended since the daemon started, by the state they left their job in
+/// (`nil`: the result was fenced off).
+final class OutcomeTally: Sendable {
+    private let tally = Mutex<[JobState?: Int]>([:])
+
+    func count(_ state: JobState?) {
+        tally.withLock { $0[state, default: 0] += 1 }
+    }
+
+    var counts: [JobState?: Int] { tally.withLock { $0 } }
 }

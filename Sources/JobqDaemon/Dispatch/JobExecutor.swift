@@ -9,8 +9,9 @@ struct JobExecutor: Sendable {
     let writer: TransitionWriter
     let running: RunningJobs
     let logger: Logger
-    /// Called after a result is written: retries and dependents may now be due.
-    let onFinish: @Sendable () -> Void
+    /// Called after a result is written with the job's new state (`nil` when the result was
+    /// fenced off): retries and dependents may now be due.
+    let onFinish: @Sendable (JobState?) -> Void
 
     func execute(_ job: ClaimedJob) async {
         let startedAt = Timestamp.now()
@@ -37,7 +38,7 @@ struct JobExecutor: Sendable {
             JobResult(
                 id: job.id, attempt: job.attempt, outcome: report.outcome, stdout: report.stdout,
                 stderr: report.stderr, finishedAt: finishedAt))
-        onFinish()
+        onFinish(state)
         var metadata: Logger.Metadata = [
             "job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)",
             "job.outcome": "\(report.outcome)",
