@@ -106,16 +106,28 @@ public struct Daemon: Sendable {
     private func recover(_ store: JobStore) async throws {
         let interrupted = try await store.interruptedRuns()
         let grace = configuration.killGrace
+        let databasePath = configuration.databasePath
         await withDiscardingTaskGroup { group in
             for run in interrupted {
-                guard let process = run.process else { continue }
                 group.addTask {
-                    let result = await ProcessSupervisor.stopLeftoverGroup(
-                        processGroup: process.processGroup, leaderStartTime: process.startTime, grace: grace)
-                    logger.info(
-                        "stopped what an interrupted job left running",
-                        metadata: ["job.id": "\(run.id)", "process.group": "\(process.processGroup)",
-                                   "result": "\(result)"])
+                    // A run without a process record died between spawning and recording it:
+                    // its processes are found by the marks every job carries in its environment.
+                    let groups =
+                        run.process.map { [MarkedGroup(processGroup: $0.processGroup, leaderStartTime: $0.startTime)] }
+                        ?? ProcessSupervisor.processGroups(markedWith: [
+                            "JOBQ_DB": databasePath, "JOBQ_JOB_ID": String(run.id), "JOBQ_ATTEMPT": String(run.attempt),
+                        ])
+                    for leftover in groups {
+                        // A leader that is gone cannot be confused with a reused pid: any value will do.
+                        let result = await ProcessSupervisor.stopLeftoverGroup(
+                            processGroup: leftover.processGroup, leaderStartTime: leftover.leaderStartTime ?? 0,
+                            grace: grace)
+                        logger.info(
+                            "stopped what an interrupted job left running",
+                            metadata: [
+                                "job.id": "\(run.id)", "process.group": "\(leftover.processGroup)", "result": "\(result)",
+                            ])
+                    }
                 }
             }
         }
@@ -126,12 +138,14 @@ public struct Daemon: Sendable {
     }
 
     /// The environment every job inherits: the daemon's, minus what belongs to the daemon's
-    /// own relation with systemd.
+    /// own relation with systemd, plus `JOBQ_DB` — so a job's own `jobq add` reaches the same
+    /// database, and recovery can recognise the job's processes.
     private func jobEnvironment() -> [String: String] {
         var environment = environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {
             environment[key] = nil
         }
+        environment["JOBQ_DB"] = configuration.databasePath
         return environment
     }
 }

@@ -58,7 +58,7 @@ struct JobqdCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "jobqd")
         let configuration = DaemonConfiguration(
-            databasePath: DatabaseLocation.resolve(explicit: db, environment: environment),
+            databasePath: absolute(DatabaseLocation.resolve(explicit: db, environment: environment)),
             defaultConcurrency: concurrency ?? DaemonConfiguration.processorCount,
             defaultCapacity: capacity,
             defaultIdleTimeout: idleTimeout.duration,
@@ -72,6 +72,13 @@ struct JobqdCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
     }
+}
+
+/// `path` made absolute against the current directory: jobs (which get it as `JOBQ_DB`) run
+/// elsewhere, and recovery matches it exactly.
+private func absolute(_ path: String) -> String {
+    guard !path.hasPrefix("/"), let directory = FileSystem.currentDirectory() else { return path }
+    return directory + "/" + path
 }
 
 /// A duration option in jobq's notation (`500ms`, `2s`, `5m`, `1.5`).

@@ -106,6 +106,47 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a crash between starting a job and recording its process: recovery finds the process by its JOBQ_ marks")
+    func crashBeforeTheProcessWasRecorded() async throws {
+        try await withScenario { scenario in
+            let id = try await scenario.addShell(#"echo "$JOBQ_ATTEMPT" >> attempts"#)
+            // What a daemon killed right after spawning attempt 1 leaves: the job `running`
+            // with no process recorded, and the process alive in a session of its own.
+            let dead = try await JobStore(path: scenario.database, durability: .normal, ringsDoorbell: false)
+            #expect(try await dead.claim(queue: "default", limit: 1).map(\.id) == [id])
+            #expect(try await dead.markRunning([(id: id, attempt: 1, startedAt: .now(), process: nil)]) == [id])
+            var environment = scenario.environment()
+            environment["JOBQ_DB"] = scenario.database
+            environment["JOBQ_JOB_ID"] = String(id)
+            environment["JOBQ_ATTEMPT"] = "1"
+            let leftover = try ChildProcess.launch(
+                "/usr/bin/setsid", ["/bin/sh", "-c", "echo $$ > leftover.pid; exec sleep 300"],
+                environment: environment, currentDirectory: scenario.directory)
+            defer { leftover.send(SIGKILL) }
+            let pid = try await scenario.waitForPID(in: "leftover.pid")
+            #expect(isAlive(pid))
+
+            try await scenario.startDaemon()
+            // READY=1 comes after recovery, which stopped it before the job runs again.
+            #expect(!isAlive(pid))
+            let job = try await scenario.waitUntilFinished(id)
+            #expect(job.state == .succeeded, "\(Scenario.summary(job))")
+            #expect(job.attempts == 2)
+            #expect(scenario.read("attempts") == "2\n")
+        }
+    }
+
+    @Test("jobs get JOBQ_DB, so a job's own jobq add reaches the same database")
+    func jobsEnqueueFollowUps() async throws {
+        try await withScenario { scenario in
+            try await scenario.startDaemon()
+            let jobq = try Binaries.path(of: "jobq")
+            let id = try await scenario.addShell(#"'\#(jobq)' add --queue follow -- sh -c 'echo "$JOBQ_DB" > followed'"#)
+            #expect(try await scenario.waitUntilFinished(id).state == .succeeded)
+            try await scenario.waitFor("the follow-up ran") { scenario.read("followed") == scenario.database + "\n" }
+        }
+    }
+
     @Test("SIGKILL again and again mid-run: no job is lost, and only jobs running at a kill run twice")
     func repeatedCrashes() async throws {
         try await withScenario { scenario in
