@@ -120,14 +120,14 @@ struct Add: AsyncParsableCommand {
         }
         guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
         do {
-            _ = try EnvironmentAssignment.parse(env, from: ProcessEnvironment.current())
+            _ = try EnvironmentAssignment.parse(env, from: ProcessEnvironment.current)
         } catch {
             throw ValidationError(error.description)
         }
     }
 
     func run() async throws {
-        let environment = ProcessEnvironment.current()
+        let environment = ProcessEnvironment.current
         let now = Timestamp.now()
         let currentDirectory = FileSystem.currentDirectory()
         var defaults = JobSpec(command: shell ? .shell(commandWords.joined(separator: " ")) : .argv(commandWords))

@@ -32,7 +32,7 @@ struct Cancel: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let database = Database(global, environment: ProcessEnvironment.current())
+        let database = Database(global, environment: ProcessEnvironment.current)
         let stdout = OutputStream.standardOutput
         if let queue {
             let count =

@@ -31,7 +31,7 @@ struct Join: AsyncParsableCommand {
     var progress: Bool?
 
     func run() async throws {
-        let database = Database(global, environment: ProcessEnvironment.current())
+        let database = Database(global, environment: ProcessEnvironment.current)
         guard let store = try await database.openExisting() else { return }
         let watcher = ChangeWatcher(store: store, timeout: timeout?.duration)
         let scope = queue.map { "queue \($0.displaySafe)" } ?? "all queues"

@@ -33,7 +33,7 @@ struct List: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = ProcessEnvironment.current()
+        let environment = ProcessEnvironment.current
         let database = Database(global, environment: environment)
         let jobs =
             try await database.reading { store in

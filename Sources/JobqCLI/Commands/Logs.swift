@@ -25,7 +25,7 @@ struct Logs: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
-        let database = Database(global, environment: ProcessEnvironment.current())
+        let database = Database(global, environment: ProcessEnvironment.current)
         let id = id.id
         guard let store = try await database.openExisting() else { throw database.jobNotFound(id) }
         do {

@@ -25,7 +25,7 @@ struct Pause: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let database = Database(global, environment: ProcessEnvironment.current())
+        let database = Database(global, environment: ProcessEnvironment.current)
         try await database.writing { store in
             for queue in queues { try await store.setPaused(queue, true) }
         }
@@ -52,7 +52,7 @@ struct Resume: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let database = Database(global, environment: ProcessEnvironment.current())
+        let database = Database(global, environment: ProcessEnvironment.current)
         try await database.writing { store in
             for queue in queues { try await store.setPaused(queue, false) }
         }

@@ -52,7 +52,7 @@ struct QueueSet: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let database = Database(global, environment: ProcessEnvironment.current())
+        let database = Database(global, environment: ProcessEnvironment.current)
         try await database.writing { store in
             try await store.updateQueue(
                 queue,
@@ -86,7 +86,7 @@ struct QueueShow: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let environment = ProcessEnvironment.current()
+        let environment = ProcessEnvironment.current
         let database = Database(global, environment: environment)
         let settings =
             try await database.reading { store in

@@ -26,7 +26,7 @@ struct Retry: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let database = Database(global, environment: ProcessEnvironment.current())
+        let database = Database(global, environment: ProcessEnvironment.current)
         var seen = Set<JobID>()
         let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
         let retried: [JobID: JobState]? = try await database.reading { store in

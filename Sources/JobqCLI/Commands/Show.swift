@@ -22,7 +22,7 @@ struct Show: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let environment = ProcessEnvironment.current()
+        let environment = ProcessEnvironment.current
         let database = Database(global, environment: environment)
         let id = id.id
         let found = try await database.reading { store in try await store.job(id) }

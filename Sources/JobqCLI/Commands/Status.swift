@@ -25,7 +25,7 @@ struct Status: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let environment = ProcessEnvironment.current()
+        let environment = ProcessEnvironment.current
         let database = Database(global, environment: environment)
         let stats =
             try await database.reading { store in

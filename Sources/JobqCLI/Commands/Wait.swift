@@ -34,7 +34,7 @@ struct Wait: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let database = Database(global, environment: ProcessEnvironment.current())
+        let database = Database(global, environment: ProcessEnvironment.current)
         var seen = Set<JobID>()
         let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
         guard let store = try await database.openExisting() else { throw database.jobNotFound(ids[0]) }

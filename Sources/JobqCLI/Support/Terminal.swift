@@ -75,20 +75,3 @@ enum TextStyle: Sendable {
         return "\u{1B}[\(code)m" + text + "\u{1B}[0m"
     }
 }
-
-/// The process environment as a dictionary (read once; `jobq` never changes it).
-enum ProcessEnvironment {
-    /// `environ` as `[name: value]`; malformed entries without `=` are skipped.
-    static func current() -> [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
-}
