@@ -85,8 +85,16 @@ struct DaemonFaultTests {
                     echo; echo stdout-end; echo >&2; echo stderr-end >&2
                     """
                 let loud = try await workspace.add(["--shell", script])
-                // Output that is never read by anyone but jobqd, held open by a background child.
-                let holder = try await workspace.add(["--shell", "(sleep 300 &); yes | head -c 1000000"])
+                // Output pipes held open by a background child after the job's main process ended.
+                let marker = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                defer {
+                    for process in ProcessTable.processes(withEnvironment: "JOBQ_RELIABILITY_MARK", equalTo: marker) {
+                        kill(process.pid, SIGKILL)
+                    }
+                }
+                let holder = try await workspace.add([
+                    "--env", "JOBQ_RELIABILITY_MARK=\(marker)", "--shell", "(sleep 300 &); yes | head -c 1000000",
+                ])
                 let store = try await workspace.store()
                 try await workspace.waitUntilAllEnded(store, timeout: .seconds(120))
                 let job = try #require(try await store.job(loud))
@@ -96,6 +104,10 @@ struct DaemonFaultTests {
                 #expect(String(decoding: job.stderr.suffix(11), as: UTF8.self) == "stderr-end\n")
                 let held = try #require(try await store.job(holder))
                 #expect(held.state == .succeeded, "\(held.error ?? "")")
+                // What the job left in its process group was stopped when it ended.
+                try await waitUntil("the background child to be stopped", timeout: .seconds(30)) {
+                    ProcessTable.processes(withEnvironment: "JOBQ_RELIABILITY_MARK", equalTo: marker).isEmpty
+                }
             }
         }
     }
