@@ -70,19 +70,30 @@ public struct Daemon: Sendable {
 
     /// Before taking work: stop any process group a dead daemon's jobs left behind, then
     /// put its running jobs back to pending (the attempt stays counted, no retry is used).
+    ///
+    /// A run whose process was not recorded (the crash came between its spawn and the write of
+    /// the record) is found by the environment its processes inherit: this database, its job id
+    /// and its attempt.
     private func recover(_ store: JobStore) async throws {
         let interrupted = try await store.interruptedRuns()
         let grace = configuration.killGrace
+        let databasePath = configuration.databasePath
         await withDiscardingTaskGroup { group in
             for run in interrupted {
-                guard let process = run.process else { continue }
-                group.addTask {
-                    let result = await ProcessSupervisor.stopLeftoverGroup(
-                        processGroup: process.processGroup, leaderStartTime: process.startTime, grace: grace)
-                    logger.info(
-                        "stopped what an interrupted job left running",
-                        metadata: ["job.id": "\(run.id)", "process.group": "\(process.processGroup)",
-                                   "result": "\(result)"])
+                let groups =
+                    run.process.map { [($0.processGroup, $0.startTime)] }
+                    ?? ProcessSupervisor.processGroups(withEnvironment: [
+                        "JOBQ_DB=\(databasePath)", "JOBQ_JOB_ID=\(run.id)", "JOBQ_ATTEMPT=\(run.attempt)",
+                    ])
+                for (processGroup, startTime) in groups {
+                    group.addTask {
+                        let result = await ProcessSupervisor.stopLeftoverGroup(
+                            processGroup: processGroup, leaderStartTime: startTime, grace: grace)
+                        logger.info(
+                            "stopped what an interrupted job left running",
+                            metadata: ["job.id": "\(run.id)", "process.group": "\(processGroup)",
+                                       "process.recorded": "\(run.process != nil)", "result": "\(result)"])
+                    }
                 }
             }
         }
@@ -93,12 +104,14 @@ public struct Daemon: Sendable {
     }
 
     /// The environment every job inherits: the daemon's, minus what belongs to the daemon's
-    /// own relation with systemd.
+    /// own relation with systemd, plus `JOBQ_DB` naming this database (so a job's `jobq`
+    /// commands reach it, and recovery can tell its processes from other daemons' jobs).
     private func jobEnvironment() -> [String: String] {
         var environment = environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {
             environment[key] = nil
         }
+        environment["JOBQ_DB"] = configuration.databasePath
         return environment
     }
 }

@@ -32,12 +32,16 @@ public final class DatabaseProbe {
         Int(try connection.scalar("SELECT count(*) FROM jobs WHERE state IN ('pending', 'running')") ?? 0)
     }
 
-    /// The jobs in `running`, with the attempt each is on.
-    public func running() throws(SQLiteError) -> [(id: Int64, attempt: Int)] {
-        let statement = try connection.prepare("SELECT id, attempts FROM jobs WHERE state = 'running' ORDER BY id")
+    /// The jobs in `running`, with the attempt each is on and whether the process it runs as is
+    /// recorded (what recovery needs to stop it after a crash).
+    public func running() throws(SQLiteError) -> [(id: Int64, attempt: Int, processRecorded: Bool)] {
+        let statement = try connection.prepare(
+            "SELECT id, attempts, pgid IS NOT NULL FROM jobs WHERE state = 'running' ORDER BY id")
         defer { statement.reset() }
-        var result: [(id: Int64, attempt: Int)] = []
-        while try statement.step() { result.append((statement.int64(at: 0), statement.int(at: 1))) }
+        var result: [(id: Int64, attempt: Int, processRecorded: Bool)] = []
+        while try statement.step() {
+            result.append((statement.int64(at: 0), statement.int(at: 1), statement.int(at: 2) != 0))
+        }
         return result
     }
 

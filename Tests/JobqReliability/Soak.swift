@@ -115,6 +115,8 @@ public struct Soak: Sendable {
         // next ready daemon must have stopped.
         var runningAtStops = Set<Run>()
         var toBeStopped = Set<Run>()
+        // Runs that were running at a kill without their process recorded (for messages).
+        var unrecorded = Set<Run>()
 
         var daemon = try DaemonProcess.launch(database: database, directory: options.directory, arguments: daemonArguments)
         do {
@@ -123,12 +125,14 @@ public struct Soak: Sendable {
                 if options.stop == .kill && random.oneIn(8) {
                     try await Task.sleep(for: .milliseconds(Int.random(in: 0..<100, using: &random)))
                 } else {
-                    try await waitUntilReady(daemon, toBeStopped: &toBeStopped, report: &report)
+                    try await waitUntilReady(daemon, toBeStopped: &toBeStopped, unrecorded: unrecorded, report: &report)
                     try await waitForProgress(probe, daemon, "\(threshold) jobs ended") { try finished(probe) >= threshold }
                     try await Task.sleep(for: .milliseconds(Int.random(in: 0..<20, using: &random)))
                 }
                 try await stop(daemon, report: &report)
-                let running = try probe.running().map { Run(id: $0.id, attempt: $0.attempt) }
+                let runningRows = try probe.running()
+                let running = runningRows.map { Run(id: $0.id, attempt: $0.attempt) }
+                unrecorded.formUnion(runningRows.filter { !$0.processRecorded }.map { Run(id: $0.id, attempt: $0.attempt) })
                 if options.stop == .terminate && !running.isEmpty {
                     report.problems.append("after a graceful stop, jobs are still running: \(running)")
                 }
@@ -141,7 +145,7 @@ public struct Soak: Sendable {
                 daemon = try DaemonProcess.launch(
                     database: database, directory: options.directory, arguments: daemonArguments)
             }
-            try await waitUntilReady(daemon, toBeStopped: &toBeStopped, report: &report)
+            try await waitUntilReady(daemon, toBeStopped: &toBeStopped, unrecorded: unrecorded, report: &report)
             try await waitForProgress(probe, daemon, "every job to end") { try probe.unfinished() == 0 }
             let exit = try await daemon.terminate()
             if exit.exitStatus != 0 { report.problems.append("the last jobqd ended with \(exit.termination): \(daemon.log)") }
@@ -214,9 +218,9 @@ public struct Soak: Sendable {
 
     /// Waits for READY=1, then checks that no process of a run cut short by an earlier stop is
     /// still alive: recovery must stop them before the daemon takes work (SPEC §2).
-    private func waitUntilReady(_ daemon: DaemonProcess, toBeStopped: inout Set<Run>, report: inout SoakReport)
-        async throws
-    {
+    private func waitUntilReady(
+        _ daemon: DaemonProcess, toBeStopped: inout Set<Run>, unrecorded: Set<Run>, report: inout SoakReport
+    ) async throws {
         try await daemon.waitUntilReady(timeout: .seconds(60))
         let survivors = ProcessTable.processes(withEnvironment: Self.markerName, equalTo: token).filter { process in
             guard let id = process.jobID, let attempt = process.attempt else { return false }
@@ -224,7 +228,10 @@ public struct Soak: Sendable {
         }
         if !survivors.isEmpty {
             report.orphans += survivors.count
-            report.problems.append("a ready jobqd left processes of interrupted runs alive: \(survivors)")
+            let runs = Set(survivors.compactMap { process in process.jobID.map { Run(id: $0, attempt: process.attempt ?? 0) } })
+            report.problems.append(
+                "a ready jobqd left processes of interrupted runs alive: \(survivors); "
+                    + "runs whose process was not recorded at the kill: \(runs.intersection(unrecorded).sorted { $0.id < $1.id })")
             for process in survivors { kill(process.pid, SIGKILL) }
         }
         toBeStopped.removeAll()
