@@ -56,13 +56,17 @@ extension ProcessSupervisor {
     /// the spawn and the write of the run's process record: the job's processes, and whatever
     /// they start, inherit the job's environment. Zombies, unreadable processes, this process's
     /// own group and groups 0 and 1 are left out.
-    public static func processGroups(withEnvironment entries: [String]) -> [(processGroup: Int32, leaderStartTime: UInt64)] {
+    public static func processGroups(
+        withEnvironment entries: [String]
+    ) -> [(processGroup: Int32, leaderStartTime: UInt64)] {
         guard let directory = opendir("/proc") else { return [] }
         defer { closedir(directory) }
         let wanted = entries.map { Array($0.utf8) }
         var groups = Set<Int32>()
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let pid = Int32(name), pid != getpid(),
                 let environment = readSmallFile("/proc/\(pid)/environ")?.split(separator: 0),
                 wanted.allSatisfy({ entry in environment.contains { $0.elementsEqual(entry) } }),

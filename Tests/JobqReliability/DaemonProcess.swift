@@ -62,7 +62,8 @@ public final class DaemonProcess: Sendable {
         database: String, directory: String, arguments: [String] = [], environment: [String: String] = [:],
         readyTimeout: Duration = .seconds(30)
     ) async throws -> DaemonProcess {
-        let daemon = try launch(database: database, directory: directory, arguments: arguments, environment: environment)
+        let daemon = try launch(
+            database: database, directory: directory, arguments: arguments, environment: environment)
         do {
             try await daemon.waitUntilReady(timeout: readyTimeout)
         } catch {
@@ -91,7 +92,9 @@ public final class DaemonProcess: Sendable {
         do {
             try await waitUntil("READY=1 from jobqd", timeout: timeout) {
                 if isReady { return true }
-                if child.hasExited { throw DaemonProcessError.exitedBeforeReady(try await child.waitForExit(timeout: .seconds(10))) }
+                if child.hasExited {
+                    throw DaemonProcessError.exitedBeforeReady(try await child.waitForExit(timeout: .seconds(10)))
+                }
                 return false
             }
         } catch is WaitTimeoutError {

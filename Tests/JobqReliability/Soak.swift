@@ -118,7 +118,8 @@ public struct Soak: Sendable {
         // Runs that were running at a kill without their process recorded (for messages).
         var unrecorded = Set<Run>()
 
-        var daemon = try DaemonProcess.launch(database: database, directory: options.directory, arguments: daemonArguments)
+        var daemon = try DaemonProcess.launch(
+            database: database, directory: options.directory, arguments: daemonArguments)
         do {
             for threshold in thresholds {
                 // A kill now and then lands before the daemon is ready: a crash during recovery.
@@ -126,13 +127,16 @@ public struct Soak: Sendable {
                     try await Task.sleep(for: .milliseconds(Int.random(in: 0..<100, using: &random)))
                 } else {
                     try await waitUntilReady(daemon, toBeStopped: &toBeStopped, unrecorded: unrecorded, report: &report)
-                    try await waitForProgress(probe, daemon, "\(threshold) jobs ended") { try finished(probe) >= threshold }
+                    try await waitForProgress(probe, daemon, "\(threshold) jobs ended") {
+                        try finished(probe) >= threshold
+                    }
                     try await Task.sleep(for: .milliseconds(Int.random(in: 0..<20, using: &random)))
                 }
                 try await stop(daemon, report: &report)
                 let runningRows = try probe.running()
                 let running = runningRows.map { Run(id: $0.id, attempt: $0.attempt) }
-                unrecorded.formUnion(runningRows.filter { !$0.processRecorded }.map { Run(id: $0.id, attempt: $0.attempt) })
+                unrecorded.formUnion(
+                    runningRows.filter { !$0.processRecorded }.map { Run(id: $0.id, attempt: $0.attempt) })
                 if options.stop == .terminate && !running.isEmpty {
                     report.problems.append("after a graceful stop, jobs are still running: \(running)")
                 }
@@ -148,7 +152,9 @@ public struct Soak: Sendable {
             try await waitUntilReady(daemon, toBeStopped: &toBeStopped, unrecorded: unrecorded, report: &report)
             try await waitForProgress(probe, daemon, "every job to end") { try probe.unfinished() == 0 }
             let exit = try await daemon.terminate()
-            if exit.exitStatus != 0 { report.problems.append("the last jobqd ended with \(exit.termination): \(daemon.log)") }
+            if exit.exitStatus != 0 {
+                report.problems.append("the last jobqd ended with \(exit.termination): \(daemon.log)")
+            }
         } catch {
             _ = try? await daemon.kill()
             stopLeftovers()
@@ -228,10 +234,12 @@ public struct Soak: Sendable {
         }
         if !survivors.isEmpty {
             report.orphans += survivors.count
-            let runs = Set(survivors.compactMap { process in process.jobID.map { Run(id: $0, attempt: process.attempt ?? 0) } })
+            let runs = Set(
+                survivors.compactMap { process in process.jobID.map { Run(id: $0, attempt: process.attempt ?? 0) } })
             report.problems.append(
                 "a ready jobqd left processes of interrupted runs alive: \(survivors); "
-                    + "runs whose process was not recorded at the kill: \(runs.intersection(unrecorded).sorted { $0.id < $1.id })")
+                    + "runs whose process was not recorded at the kill: \(runs.intersection(unrecorded).sorted { $0.id < $1.id })"
+            )
             for process in survivors { kill(process.pid, SIGKILL) }
         }
         toBeStopped.removeAll()
@@ -247,7 +255,8 @@ public struct Soak: Sendable {
         while try !condition() {
             if daemon.child.hasExited {
                 let result = try await daemon.child.waitForExit(timeout: .seconds(10))
-                throw SoakError(description: "jobqd ended (\(result.termination)) while waiting for \(what): \(daemon.log)")
+                throw SoakError(
+                    description: "jobqd ended (\(result.termination)) while waiting for \(what): \(daemon.log)")
             }
             let count = try finished(probe)
             if count != lastCount {
@@ -255,7 +264,8 @@ public struct Soak: Sendable {
                 lastChange = clock.now
             } else if clock.now - lastChange > options.stallTimeout {
                 throw SoakError(
-                    description: "no job ended for \(options.stallTimeout) while waiting for \(what); jobqd: \(daemon.log)")
+                    description:
+                        "no job ended for \(options.stallTimeout) while waiting for \(what); jobqd: \(daemon.log)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -301,18 +311,23 @@ public struct Soak: Sendable {
             let count = appearances.removeValue(forKey: id) ?? 0
             let row = jobs[id]
             if count == 0 || row?.state != "succeeded" || row?.exitCode != 0 {
-                lost.append("\(id) (ran \(count) times, \(row.map { "\($0.state), exit \($0.exitCode.map(String.init) ?? "none")" } ?? "no row"))")
+                lost.append(
+                    "\(id) (ran \(count) times, \(row.map { "\($0.state), exit \($0.exitCode.map(String.init) ?? "none")" } ?? "no row"))"
+                )
             }
             report.duplicates += max(0, count - 1)
             if count > 1 + (allowed[id] ?? 0) || count > (row?.attempts ?? 0) {
                 excess.append(
-                    "\(id) ran \(count) times with \(row?.attempts ?? 0) attempts, \(allowed[id] ?? 0) of them cut short by a stop")
+                    "\(id) ran \(count) times with \(row?.attempts ?? 0) attempts, \(allowed[id] ?? 0) of them cut short by a stop"
+                )
             }
         }
         report.lost = lost.count
         if !lost.isEmpty { report.problems.append("\(lost.count) jobs lost: \(lost.prefix(20))") }
         if !excess.isEmpty { report.problems.append("jobs ran more often than stops explain: \(excess.prefix(20))") }
-        if !appearances.isEmpty { report.problems.append("ids that are no job of the soak ran: \(appearances.keys.sorted().prefix(20))") }
+        if !appearances.isEmpty {
+            report.problems.append("ids that are no job of the soak ran: \(appearances.keys.sorted().prefix(20))")
+        }
         if options.stop == .terminate && report.duplicates > 0 {
             report.problems.append("\(report.duplicates) jobs ran twice although every stop was graceful")
         }

@@ -62,7 +62,8 @@ struct ConcurrencyTests {
 
                 let jobs = try await store.jobs(queue: "conc")
                 #expect(jobs.count == 480 && jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 })
-                #expect(workspace.appearances(in: output) == Dictionary(uniqueKeysWithValues: ids.map { (Int64($0), 1) }))
+                #expect(
+                    workspace.appearances(in: output) == Dictionary(uniqueKeysWithValues: ids.map { (Int64($0), 1) }))
             }
             #expect(exit.exitStatus == 0, "\(exit)")
         }

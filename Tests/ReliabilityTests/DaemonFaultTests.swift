@@ -19,7 +19,8 @@ struct DaemonFaultTests {
         try await withWorkspace { workspace in
             let output = workspace.directory + "/ran.txt"
             let gate = workspace.directory + "/gate"
-            let (_, exit) = try await withDaemon(database: workspace.database, directory: workspace.directory) { daemon in
+            let (_, exit) = try await withDaemon(database: workspace.database, directory: workspace.directory) {
+                daemon in
                 #expect(try await workspace.jobq(["queue", "set", "default", "--concurrency", "2"]).exitStatus == 0)
                 // Each job waits for the gate, so the first two are running when the lock is taken.
                 let script = "while [ ! -e \(gate) ]; do sleep 0.02; done; echo $JOBQ_JOB_ID >> \(output)"
@@ -36,7 +37,9 @@ struct DaemonFaultTests {
                 try lock.execute("BEGIN IMMEDIATE")
                 #expect(FileManager.default.createFile(atPath: gate, contents: nil))
                 // Held until the daemon's results have waited out its busy timeout (5 s).
-                try await waitUntil("jobqd to report the locked database", timeout: .seconds(60), interval: .milliseconds(50)) {
+                try await waitUntil(
+                    "jobqd to report the locked database", timeout: .seconds(60), interval: .milliseconds(50)
+                ) {
                     daemon.log.contains("is locked by another process")
                 }
                 #expect(!daemon.child.hasExited)
@@ -44,7 +47,9 @@ struct DaemonFaultTests {
 
                 try await workspace.waitUntilAllEnded(store)
                 let jobs = try await store.jobs()
-                #expect(jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 }, "\(jobs.filter { $0.state != .succeeded })")
+                #expect(
+                    jobs.allSatisfy { $0.state == .succeeded && $0.attempts == 1 },
+                    "\(jobs.filter { $0.state != .succeeded })")
                 #expect(workspace.appearances(in: output) == Dictionary(uniqueKeysWithValues: ids.map { ($0, 1) }))
             }
             #expect(exit.exitStatus == 0, "\(exit)")

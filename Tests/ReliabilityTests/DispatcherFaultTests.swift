@@ -36,12 +36,14 @@ struct DispatcherFaultTests {
         var description: String { rawValue }
     }
 
-    @Test("the fault is reported, nothing is marked succeeded that did not run, all jobs run once after it clears",
-          arguments: faults)
+    @Test(
+        "the fault is reported, nothing is marked succeeded that did not run, all jobs run once after it clears",
+        arguments: faults)
     func faultThenRecovery(fault: Fault, code: Int32) async throws {
         try await withTemporaryDirectory { directory in
             let injector = FaultInjector()
-            let store = try await JobStore(path: directory + "/jobq.db", busyTimeout: .milliseconds(200), faults: injector.seam)
+            let store = try await JobStore(
+                path: directory + "/jobq.db", busyTimeout: .milliseconds(200), faults: injector.seam)
             let request = JobRequest(queue: "work", command: .argv(["true"]), workingDirectory: "/")
             let ids = try await store.enqueue(Array(repeating: request, count: 40)).map(\.id)
             let runs = RunCounter()
@@ -83,7 +85,8 @@ struct DispatcherFaultTests {
     func busyStorm() async throws {
         try await withTemporaryDirectory { directory in
             let injector = FaultInjector()
-            let store = try await JobStore(path: directory + "/jobq.db", busyTimeout: .seconds(5), faults: injector.seam)
+            let store = try await JobStore(
+                path: directory + "/jobq.db", busyTimeout: .seconds(5), faults: injector.seam)
             let request = JobRequest(queue: "work", command: .argv(["true"]), workingDirectory: "/")
             let ids = try await store.enqueue(Array(repeating: request, count: 100)).map(\.id)
             injector.failSteps(startingWith: "BEGIN IMMEDIATE", with: SQLITE_BUSY, times: 2_000)

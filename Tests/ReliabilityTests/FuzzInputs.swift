@@ -87,28 +87,38 @@ struct BatchInputs {
         case 0: return Array(repeating: UInt8(ascii: "["), count: Int.random(in: 200...200_000, using: &random))
         case 1:
             let depth = Int.random(in: 250...260, using: &random)
-            return Array(("{\"cmd\":[\"x\"],\"env\":" + String(repeating: "{\"a\":", count: depth) + "1"
-                + String(repeating: "}", count: depth) + "}").utf8)
+            return Array(
+                ("{\"cmd\":[\"x\"],\"env\":" + String(repeating: "{\"a\":", count: depth) + "1"
+                    + String(repeating: "}", count: depth) + "}").utf8)
         case 2: return Array(("{\"cmd\":[\"" + String(repeating: "a", count: 4 << 20) + "\"]}\n").utf8)
         case 3: return Array(("{\"shell\":\"" + String(repeating: "\\u00e9", count: 200_000) + "\"}").utf8)
         case 4: return Array(String(repeating: "\n", count: 100_000).utf8) + Array("{\"cmd\":1}".utf8)
         case 5: return [0xEF, 0xBB, 0xBF] + Array("{\"cmd\":[\"ls\"]}".utf8)
-        case 6: return (0..<Int.random(in: 1...4096, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        case 6:
+            return (0..<Int.random(in: 1...4096, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
         case 7: return Array("{\"cmd\":[\"ls\"],\"priority\":\(String(repeating: "9", count: 400))}".utf8)
-        default: return Array(("{\"cmd\":[\"ls\"],\"after\":[" + (1...50_000).map(String.init).joined(separator: ",") + "]}").utf8)
+        default:
+            return Array(
+                ("{\"cmd\":[\"ls\"],\"after\":[" + (1...50_000).map(String.init).joined(separator: ",") + "]}").utf8)
         }
     }
 
-    static let tokens: [[UInt8]] = [
-        "\"", "\\", "\\u", "\\ud800", "\\udc00\\ud800", "{", "}", "[", "]", ",", ":", "\n", "\r", "\u{0}", "\\u0000",
-        "1e999", "-0", "9223372036854775808", "-9223372036854775809", "1.5e3", "null", "true", "[[[[", "}}}}",
-        "\"cmd\":", "\"shell\":", "\"after\":[0]", "\"env\":{\"=\":\"\"}", "\"queue\":\"\"", "\u{FEFF}", "é", "😀",
-    ].map { Array($0.utf8) } + [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]]
+    static let tokens: [[UInt8]] =
+        [
+            "\"", "\\", "\\u", "\\ud800", "\\udc00\\ud800", "{", "}", "[", "]", ",", ":", "\n", "\r", "\u{0}",
+            "\\u0000",
+            "1e999", "-0", "9223372036854775808", "-9223372036854775809", "1.5e3", "null", "true", "[[[[", "}}}}",
+            "\"cmd\":", "\"shell\":", "\"after\":[0]", "\"env\":{\"=\":\"\"}", "\"queue\":\"\"", "\u{FEFF}", "é", "😀",
+        ].map { Array($0.utf8) } + [
+            [0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82],
+        ]
 
     private mutating func text() -> String {
         let pieces = ["echo", "a", " ", "-", "--", "$HOME", "'", "\"", "\\", "ü", "日本", "😀", "\t", "\n", "/", "="]
-        return (0..<Int.random(in: 0...4, using: &random)).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }
-            .joined()
+        return (0..<Int.random(in: 0...4, using: &random)).map { _ in
+            pieces[Int.random(in: 0..<pieces.count, using: &random)]
+        }
+        .joined()
     }
 
     private func json(_ text: String) -> String {
@@ -124,8 +134,10 @@ struct ArgumentInputs {
     var onlyNonBlocking = false
 
     static let commands: [String: [String]] = [
-        "add": ["--queue", "-q", "--priority", "-p", "--delay", "--at", "--timeout", "--retries", "--backoff", "--after",
-                "--env", "--cwd", "--shell", "--json", "--batch", "--"],
+        "add": [
+            "--queue", "-q", "--priority", "-p", "--delay", "--at", "--timeout", "--retries", "--backoff", "--after",
+            "--env", "--cwd", "--shell", "--json", "--batch", "--",
+        ],
         "status": ["--queue", "-q", "--json"],
         "list": ["--queue", "-q", "--state", "-s", "--limit", "-n", "--json"],
         "show": ["--json"],

@@ -131,7 +131,9 @@ struct FuzzTests {
                     let added = try Self.rows(probe) - before
                     let printed = result.stdoutText.split(separator: "\n").count
                     if added != (result.exitStatus == 0 ? printed : 0) {
-                        failures.append("\(what): exit \(result.exitStatus.map(String.init) ?? "-"), \(added) rows added, \(printed) ids printed")
+                        failures.append(
+                            "\(what): exit \(result.exitStatus.map(String.init) ?? "-"), \(added) rows added, \(printed) ids printed"
+                        )
                     }
                 }
             }

@@ -55,7 +55,9 @@ struct Workspace {
     /// The ids in `file`, one per line, counted.
     func appearances(in file: String) -> [JobID: Int] {
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").reduce(into: [:]) { counts, line in counts[JobID(line) ?? -1, default: 0] += 1 }
+        return text.split(separator: "\n").reduce(into: [:]) { counts, line in
+            counts[JobID(line) ?? -1, default: 0] += 1
+        }
     }
 }
 

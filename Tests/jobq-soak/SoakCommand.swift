@@ -43,7 +43,9 @@ struct SoakCommand: AsyncParsableCommand {
         guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
         guard kills >= 0 else { throw ValidationError("--kills must be 0 or more") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
-        guard slowEvery >= 0, slowSeconds >= 0 else { throw ValidationError("--slow-every and --slow-seconds must be 0 or more") }
+        guard slowEvery >= 0, slowSeconds >= 0 else {
+            throw ValidationError("--slow-every and --slow-seconds must be 0 or more")
+        }
     }
 
     func run() async throws {
