@@ -119,6 +119,26 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: ["JobqStore", "JobqCore", "JobqProcess", "JobqTestSupport"]
         ),
+        // The reliability harness: a real jobqd driven through $NOTIFY_SOCKET, the crash soak, /proc scans.
+        .target(
+            name: "JobqReliability",
+            dependencies: ["JobqSQLite", "JobqTestSupport"],
+            path: "Tests/JobqReliability"
+        ),
+        // `scripts/soak`: the crash soak at full size.
+        .executableTarget(
+            name: "jobq-soak",
+            dependencies: ["JobqReliability", "JobqTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/jobq-soak"
+        ),
+        // Crashes, faults, hostile input and concurrency against the real binaries and the daemon library.
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "JobqStore", "JobqSQLite", "JobqCore", "JobqCLI", "JobqDaemon", "JobqTestSupport", "JobqReliability",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Throughput benchmarks (release builds only: `scripts/bench`), one suite per subsystem.
         .executableTarget(
             name: "jobq-bench",

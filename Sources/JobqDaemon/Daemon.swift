@@ -4,10 +4,6 @@ import JobqStore
 import Logging
 import ServiceLifecycle
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `jobqd` as a library: take the single-daemon lock, open the store, recover what a dead
 /// daemon left behind, then run the dispatcher (and the systemd watchdog) until SIGTERM or
 /// SIGINT, draining gracefully. The `jobqd` executable only parses options and calls this;
@@ -27,7 +23,7 @@ public struct Daemon: Sendable {
     /// daemon holds the database, the database is unusable).
     public func run() async throws {
         let notifier = SystemdNotifier(environment: environment)
-        let lock = try await acquireLock()
+        let lock = try DaemonLock.acquire(databasePath: configuration.databasePath)
         defer { withExtendedLifetime(lock) {} }
         let store = try await JobStore(path: configuration.databasePath, durability: configuration.durability)
         try await recover(store)
@@ -72,61 +68,31 @@ public struct Daemon: Sendable {
         try await group.run()
     }
 
-    /// Takes the single-daemon lock. A daemon killed while it was spawning a job leaves the lock
-    /// held for a few milliseconds after its death: the new child keeps a copy of the lock's
-    /// descriptor until its `exec`. So when the pid recorded in the lock file is gone, this waits
-    /// for the release (up to `lockReleaseWait`) instead of refusing to start; a live holder is
-    /// refused at once.
-    private func acquireLock() async throws -> DaemonLock {
-        let deadline = ContinuousClock.now + Self.lockReleaseWait
-        var waiting = false
-        while true {
-            do {
-                return try DaemonLock.acquire(databasePath: configuration.databasePath)
-            } catch {
-                guard case .daemonAlreadyRunning(_, let holder?) = error, kill(holder, 0) != 0, errno == ESRCH,
-                    ContinuousClock.now < deadline
-                else { throw error }
-                if !waiting {
-                    waiting = true
-                    logger.notice(
-                        "the database lock is still held, but its daemon is gone; waiting for the release",
-                        metadata: ["db.path": "\(configuration.databasePath)", "lock.holder.pid": "\(holder)"])
-                }
-                try await Task.sleep(for: .milliseconds(5))
-            }
-        }
-    }
-
-    /// How long a lock left held by a dead daemon's remnants may take to be released.
-    static let lockReleaseWait = Duration.seconds(2)
-
     /// Before taking work: stop any process group a dead daemon's jobs left behind, then
     /// put its running jobs back to pending (the attempt stays counted, no retry is used).
+    ///
+    /// A run whose process was not recorded (the crash came between its spawn and the write of
+    /// the record) is found by the environment its processes inherit: this database, its job id
+    /// and its attempt.
     private func recover(_ store: JobStore) async throws {
         let interrupted = try await store.interruptedRuns()
         let grace = configuration.killGrace
         let databasePath = configuration.databasePath
         await withDiscardingTaskGroup { group in
             for run in interrupted {
-                group.addTask {
-                    // A run without a process record died between spawning and recording it:
-                    // its processes are found by the marks every job carries in its environment.
-                    let groups =
-                        run.process.map { [MarkedGroup(processGroup: $0.processGroup, leaderStartTime: $0.startTime)] }
-                        ?? ProcessSupervisor.processGroups(markedWith: [
-                            "JOBQ_DB": databasePath, "JOBQ_JOB_ID": String(run.id), "JOBQ_ATTEMPT": String(run.attempt),
-                        ])
-                    for leftover in groups {
-                        // A leader that is gone cannot be confused with a reused pid: any value will do.
+                let groups =
+                    run.process.map { [($0.processGroup, $0.startTime)] }
+                    ?? ProcessSupervisor.processGroups(withEnvironment: [
+                        "JOBQ_DB=\(databasePath)", "JOBQ_JOB_ID=\(run.id)", "JOBQ_ATTEMPT=\(run.attempt)",
+                    ])
+                for (processGroup, startTime) in groups {
+                    group.addTask {
                         let result = await ProcessSupervisor.stopLeftoverGroup(
-                            processGroup: leftover.processGroup, leaderStartTime: leftover.leaderStartTime ?? 0,
-                            grace: grace)
+                            processGroup: processGroup, leaderStartTime: startTime, grace: grace)
                         logger.info(
                             "stopped what an interrupted job left running",
-                            metadata: [
-                                "job.id": "\(run.id)", "process.group": "\(leftover.processGroup)", "result": "\(result)",
-                            ])
+                            metadata: ["job.id": "\(run.id)", "process.group": "\(processGroup)",
+                                       "process.recorded": "\(run.process != nil)", "result": "\(result)"])
                     }
                 }
             }
@@ -138,8 +104,8 @@ public struct Daemon: Sendable {
     }
 
     /// The environment every job inherits: the daemon's, minus what belongs to the daemon's
-    /// own relation with systemd, plus `JOBQ_DB` — so a job's own `jobq add` reaches the same
-    /// database, and recovery can recognise the job's processes.
+    /// own relation with systemd, plus `JOBQ_DB` naming this database (so a job's `jobq`
+    /// commands reach it, and recovery can tell its processes from other daemons' jobs).
     private func jobEnvironment() -> [String: String] {
         var environment = environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {

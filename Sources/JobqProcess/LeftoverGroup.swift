@@ -46,3 +46,35 @@ extension ProcessSupervisor {
         }
     }
 }
+
+extension ProcessSupervisor {
+    /// The process groups of live processes whose environment holds every one of `entries`
+    /// (`NAME=value`), each with its leader's start time (0 when the leader is gone), as
+    /// `stopLeftoverGroup` takes them.
+    ///
+    /// How a daemon finds what a run of a crashed daemon left behind when the crash came between
+    /// the spawn and the write of the run's process record: the job's processes, and whatever
+    /// they start, inherit the job's environment. Zombies, unreadable processes, this process's
+    /// own group and groups 0 and 1 are left out.
+    public static func processGroups(
+        withEnvironment entries: [String]
+    ) -> [(processGroup: Int32, leaderStartTime: UInt64)] {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        let wanted = entries.map { Array($0.utf8) }
+        var groups = Set<Int32>()
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = Int32(name), pid != getpid(),
+                let environment = readSmallFile("/proc/\(pid)/environ")?.split(separator: 0),
+                wanted.allSatisfy({ entry in environment.contains { $0.elementsEqual(entry) } }),
+                let stat = ProcessStat.read(pid: pid), stat.state != "Z", stat.processGroup > 1,
+                stat.processGroup != getpgrp()
+            else { continue }
+            groups.insert(stat.processGroup)
+        }
+        return groups.sorted().map { ($0, ProcessStat.startTime(of: $0) ?? 0) }
+    }
+}

@@ -10,8 +10,8 @@ import Synchronization
 ///
 /// A transition, once submitted, is written even if the submitting task is cancelled:
 /// losing it would lose a job's result. When a commit fails (disk full, database locked
-/// past the busy timeout) the writer keeps the batch and retries with backoff, so nothing
-/// is lost and work resumes when the fault clears.
+/// past the busy timeout) the writer keeps the batch and retries, with backoff, the part of it
+/// not yet committed, so nothing is lost and work resumes when the fault clears.
 final class TransitionWriter: Sendable {
     /// A job that is about to run (or, with `process`, has just been spawned).
     struct Start: Sendable {
@@ -94,27 +94,39 @@ final class TransitionWriter: Sendable {
                 await wake.wait()
                 continue
             }
-            var remaining = batch[...]
-            while !remaining.isEmpty {
+            var progress = Progress()
+            while true {
                 do {
-                    try await commit(remaining)
-                    remaining = []
+                    try await commit(batch, progress: &progress)
                     failures = 0
+                    break
                 } catch {
                     failures += 1
                     let delay = RetryBackoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterFailure: failures)
                     logger.error(
                         "cannot write job transitions; retrying",
-                        metadata: ["error": "\(error)", "transitions": "\(remaining.count)", "retry.in": "\(DurationText.format(delay))"])
+                        metadata: ["error": "\(error)", "transitions": "\(batch.count)", "retry.in": "\(DurationText.format(delay))"])
                     try? await Task.sleep(for: delay)
                 }
             }
         }
     }
 
+    /// What of a batch is already committed. A batch takes several transactions; when a later
+    /// one fails, the retry must not write the earlier ones again: marking a job running a
+    /// second time is refused (it is running already), and the job would be reported as not
+    /// startable and never run.
+    private struct Progress {
+        /// The jobs `markRunning` started, once it has committed.
+        var started: Set<JobID>?
+        var processesRecorded = false
+        var outputsWritten: Set<JobID> = []
+    }
+
     /// Writes one batch: starts, then process records and output, then finishes — the
-    /// order in which they happen to a job. Continuations resume only after the commit.
-    private func commit(_ batch: ArraySlice<Transition>) async throws(StoreError) {
+    /// order in which they happen to a job — skipping what `progress` says is committed.
+    /// Continuations resume only after the last commit.
+    private func commit(_ batch: [Transition], progress: inout Progress) async throws(StoreError) {
         var starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)] = []
         var results: [JobResult] = []
         var processes: [(id: JobID, attempt: Int, process: ProcessRecord)] = []
@@ -127,10 +139,20 @@ final class TransitionWriter: Sendable {
             case .finish(let result, _): results.append(result)
             }
         }
-        let started = starts.isEmpty ? [] : try await store.markRunning(starts)
-        try await store.recordProcesses(processes)
-        for (id, output) in outputs {
+        let started: Set<JobID>
+        if let committed = progress.started {
+            started = committed
+        } else {
+            started = starts.isEmpty ? [] : try await store.markRunning(starts)
+            progress.started = started
+        }
+        if !progress.processesRecorded {
+            try await store.recordProcesses(processes)
+            progress.processesRecorded = true
+        }
+        for (id, output) in outputs where !progress.outputsWritten.contains(id) {
             try await store.updateOutput(id, attempt: output.0, stdout: output.1, stderr: output.2)
+            progress.outputsWritten.insert(id)
         }
         let finished = results.isEmpty ? [:] : try await store.finish(results)
         for transition in batch {

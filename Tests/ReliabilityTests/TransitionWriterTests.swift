@@ -1,0 +1,52 @@
+import CSQLite
+import JobqCore
+import JobqStore
+import JobqTestSupport
+import Logging
+import Testing
+
+@testable import JobqDaemon
+
+@Suite("group commit under faults")
+struct TransitionWriterTests {
+    /// Regression: a batch is written in several transactions (starts, then process records
+    /// and output, then results). When a later one failed, the retry marked the batch's jobs
+    /// running a second time, which the store refused (they were running already), so the
+    /// writer reported them as cancelled: the daemon never ran them and they stayed `running`
+    /// until the next restart.
+    @Test("a batch retried after a failed commit still starts the jobs it had started")
+    func retriedBatchKeepsItsStarts() async throws {
+        try await withTemporaryDirectory { directory in
+            let faults = FaultInjector()
+            let store = try await JobStore(path: directory + "/jobq.db", faults: faults.seam)
+            let request = JobRequest(queue: "default", command: .argv(["true"]), workingDirectory: "/")
+            _ = try await store.enqueue([request, request])
+            let claimed = try await store.claim(queue: "default", limit: 2)
+            try #require(claimed.count == 2)
+            let (toStart, toFinish) = (claimed[0], claimed[1])
+            _ = try await store.markRunning([(toFinish.id, toFinish.attempt, .now(), nil)])
+
+            let writer = TransitionWriter(store: store, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            // Both are submitted before the writer runs, so they are one batch.
+            let start = Task.immediate {
+                await writer.start(.init(id: toStart.id, attempt: toStart.attempt, startedAt: .now()))
+            }
+            let finish = Task.immediate {
+                await writer.finish(
+                    JobResult(id: toFinish.id, attempt: toFinish.attempt, outcome: .succeeded, finishedAt: .now()))
+            }
+            faults.failSteps(startingWith: "UPDATE jobs SET state = 'succeeded'", with: SQLITE_IOERR, times: 1)
+            async let written: Void = writer.run()
+            let started = await start.value
+            let finished = await finish.value
+            writer.close()
+            await written
+
+            #expect(faults.injected == 1)
+            #expect(started, "the job was reported as not startable")
+            #expect(finished == .succeeded)
+            let job = try #require(try await store.job(toStart.id))
+            #expect(job.state == .running && job.attempts == 1)
+        }
+    }
+}
