@@ -4,6 +4,10 @@ import JobqStore
 import Logging
 import ServiceLifecycle
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `jobqd` as a library: take the single-daemon lock, open the store, recover what a dead
 /// daemon left behind, then run the dispatcher (and the systemd watchdog) until SIGTERM or
 /// SIGINT, draining gracefully. The `jobqd` executable only parses options and calls this;
@@ -23,7 +27,7 @@ public struct Daemon: Sendable {
     /// daemon holds the database, the database is unusable).
     public func run() async throws {
         let notifier = SystemdNotifier(environment: environment)
-        let lock = try DaemonLock.acquire(databasePath: configuration.databasePath)
+        let lock = try await acquireLock()
         defer { withExtendedLifetime(lock) {} }
         let store = try await JobStore(path: configuration.databasePath, durability: configuration.durability)
         try await recover(store)
@@ -67,6 +71,35 @@ public struct Daemon: Sendable {
                 logger: logger))
         try await group.run()
     }
+
+    /// Takes the single-daemon lock. A daemon killed while it was spawning a job leaves the lock
+    /// held for a few milliseconds after its death: the new child keeps a copy of the lock's
+    /// descriptor until its `exec`. So when the pid recorded in the lock file is gone, this waits
+    /// for the release (up to `lockReleaseWait`) instead of refusing to start; a live holder is
+    /// refused at once.
+    private func acquireLock() async throws -> DaemonLock {
+        let deadline = ContinuousClock.now + Self.lockReleaseWait
+        var waiting = false
+        while true {
+            do {
+                return try DaemonLock.acquire(databasePath: configuration.databasePath)
+            } catch {
+                guard case .daemonAlreadyRunning(_, let holder?) = error, kill(holder, 0) != 0, errno == ESRCH,
+                    ContinuousClock.now < deadline
+                else { throw error }
+                if !waiting {
+                    waiting = true
+                    logger.notice(
+                        "the database lock is still held, but its daemon is gone; waiting for the release",
+                        metadata: ["db.path": "\(configuration.databasePath)", "lock.holder.pid": "\(holder)"])
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    /// How long a lock left held by a dead daemon's remnants may take to be released.
+    static let lockReleaseWait = Duration.seconds(2)
 
     /// Before taking work: stop any process group a dead daemon's jobs left behind, then
     /// put its running jobs back to pending (the attempt stays counted, no retry is used).
