@@ -52,7 +52,8 @@ enum DaemonLatency {
                 return finished?.state.isTerminal == true
             }
             guard let finished, finished.state == .succeeded, let ran = printedTime(finished.stdout) else {
-                throw BenchmarkError("jobqd latency: job \(id) ended \(finished?.state.rawValue ?? "?"): \(finished?.error ?? "")")
+                throw BenchmarkError(
+                    "jobqd latency: job \(id) ended \(finished?.state.rawValue ?? "?"): \(finished?.error ?? "")")
             }
             let beforeSpawn = realtimeNanoseconds()
             guard let spawned = printedTime(Array(try spawnAndRead(program).utf8)) else {

@@ -70,7 +70,8 @@ enum Memory {
         let stats = try await client.queueStats(queue: queue).first
         guard let stats, stats.pending == pending, stats.running == 1 else {
             throw BenchmarkError(
-                "memory: expected \(pending) pending and 1 running, found \(stats?.pending ?? 0) and \(stats?.running ?? 0)")
+                "memory: expected \(pending) pending and 1 running, found \(stats?.pending ?? 0) and \(stats?.running ?? 0)"
+            )
         }
         let buffered = try Connection(path: client.path).scalar(
             "SELECT count(*) FROM jobs WHERE queue = '\(queue)' AND state = 'pending' AND claimed = 1")

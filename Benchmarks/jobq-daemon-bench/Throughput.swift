@@ -94,7 +94,9 @@ enum Throughput {
                 return elapsed
             }
             let succeeded = try await client.queueStats(queue: queue).first?.succeeded ?? 0
-            guard succeeded == jobs else { throw BenchmarkError("library path: \(succeeded) of \(jobs) jobs succeeded") }
+            guard succeeded == jobs else {
+                throw BenchmarkError("library path: \(succeeded) of \(jobs) jobs succeeded")
+            }
             return Stats.rate(count: jobs, in: elapsed)
         }
     }
@@ -123,7 +125,9 @@ enum Throughput {
                     claim.reset()
                     return ids
                 }
-                guard !ids.isEmpty else { throw BenchmarkError("raw pipeline: nothing left to claim after \(done) jobs") }
+                guard !ids.isEmpty else {
+                    throw BenchmarkError("raw pipeline: nothing left to claim after \(done) jobs")
+                }
                 try connection.writeTransaction {
                     let start = try connection.prepare(
                         "UPDATE jobs SET state = 'running', attempts = 1, started_at = ?2, claimed = 0 WHERE id = ?1")

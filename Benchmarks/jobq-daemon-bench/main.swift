@@ -97,7 +97,7 @@ do {
             Row(
                 figure:
                     "jobqd: enqueue committed → process runs, p50 / p99 (ms, \(samples.fromCommit.count) jobs "
-                    + "of \(options.probe.joined(separator: " ")))",
+                    + "of `\(options.probe.map { String($0.split(separator: "/").last ?? "") }.joined(separator: " "))`)",
                 jobq: "\(fixed(commit.p50)) / \(fixed(commit.p99))",
                 baseline: "posix_spawn of the same program: \(fixed(direct.p50)) / \(fixed(direct.p99))",
                 ratio: Stats.ratio(commit.p50 / direct.p50), target: "p50 ≤ 2, p99 ≤ 10",
@@ -110,7 +110,10 @@ do {
     }
     if options.sections.contains(.memory) {
         let result = try await Memory.run(jobqd: jobqd, pending: options.pending)
-        rows.append(Row(figure: "jobqd VmRSS idle (MiB)", jobq: mebibytes(result.idle), target: "≤ 30", met: result.idle <= 30 * 1024))
+        rows.append(
+            Row(
+                figure: "jobqd VmRSS idle (MiB)", jobq: mebibytes(result.idle), target: "≤ 30",
+                met: result.idle <= 30 * 1024))
         rows.append(
             Row(
                 figure: "jobqd VmRSS, \(options.pending) pending behind a blocking job, concurrency 1, "

@@ -166,7 +166,10 @@ final class QueueWorker: Sendable {
         while true {
             // Race the suspending put against a wake-up. A cancelled put leaves the buffer
             // unchanged, so whichever wins, the job is in the buffer exactly when the put returned.
-            enum Ended { case put(Bool), woken(Bool) }
+            enum Ended {
+                case put(Bool)
+                case woken(Bool)
+            }
             let (inBuffer, signalled) = await withTaskGroup(of: Ended.self) { group in
                 group.addTask { .put((try? await self.buffer.put(job)) != nil) }
                 group.addTask { .woken(await self.producerWake.wait()) }
