@@ -139,10 +139,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What every benchmark shares: the machine line, medians and percentiles, tables.
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
         // Throughput benchmarks (release builds only: `scripts/bench`), one suite per subsystem.
         .executableTarget(
             name: "jobq-bench",
             dependencies: [
+                "BenchmarkSupport",
                 "JobqQueue",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
@@ -153,6 +156,16 @@ let package = Package(
             name: "jobq-store-bench",
             dependencies: ["JobqStore", "JobqSQLite", "JobqCore"],
             path: "Benchmarks/jobq-store-bench"
+        ),
+        // The daemon end to end (`scripts/bench-jobqd`): no-op jobs through the library path vs. a
+        // raw-SQLite pipeline, enqueue-to-start latency in-process and through `jobqd`, jobqd's memory.
+        .executableTarget(
+            name: "jobq-daemon-bench",
+            dependencies: [
+                "BenchmarkSupport", "JobqDaemon", "JobqStore", "JobqSQLite", "JobqCore", "JobqTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/jobq-daemon-bench"
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import AsyncAlgorithms
+import BenchmarkSupport
 import JobqQueue
 
 /// Moves integers from producer tasks to consumer tasks through AsyncQueue, an unbounded AsyncStream

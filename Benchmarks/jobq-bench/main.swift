@@ -2,6 +2,8 @@
 //
 // Usage: jobq-bench SUITE [--OPTION VALUE]...   (run through `scripts/bench`, which builds it in release mode)
 
+import BenchmarkSupport
+
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -64,6 +64,33 @@ import Testing
         }
     }
 
+    @Test func aProducerWithAFullBufferKeepsTheJobItHoldsThroughWakeUps() async throws {
+        let gate = Gate()
+        try await DispatcherHarness.run(concurrency: 1, capacity: 2) { job in
+            if job.queue == "q" { await gate.wait() }
+        } _: { harness in
+            defer { gate.open() }
+            try await harness.enqueue(10)
+            // One job runs, two fill the buffer, and the producer holds one more, suspended in put.
+            try await waitUntil("one running, buffer full, one held", timeout: .seconds(20)) {
+                let running = try await harness.count(.running)
+                let claimed = try await harness.claimedUnstarted()
+                return running == 1 && claimed == 3
+            }
+            // Every job of another queue wakes every producer twice: its doorbell ring and its
+            // finish. None of that is a reason for the full queue to give back what it holds.
+            for _ in 0..<20 {
+                try await harness.enqueue(1, queue: "other")
+            }
+            try await harness.join("other")
+            #expect(harness.log.count("released unstarted jobs") == 0)
+            #expect(try await harness.claimedUnstarted() == 3)
+            gate.open()
+            try await harness.join()
+            #expect(try await harness.count(.succeeded) == 10)
+        }
+    }
+
     @Test func idleConsumersEndAndThePoolGrowsBack() async throws {
         try await DispatcherHarness.run(concurrency: 2, idleTimeout: .milliseconds(100)) { _ in
         } _: { harness in

@@ -147,8 +147,12 @@ final class QueueWorker: Sendable {
     }
 
     /// Puts `job` into the buffer, suspending while it is full (backpressure), unless the
-    /// producer is woken first (pause, stop, new settings) or the buffer shuts down. Returns
-    /// whether the job is in the buffer; if not, the caller still holds it.
+    /// queue is paused or intake stops first, or the buffer shuts down. Returns whether the job
+    /// is in the buffer; if not, the caller still holds it.
+    ///
+    /// Other wake-ups (new jobs, finished jobs, new settings) change nothing for a producer
+    /// without room, so the put goes on; they are passed on to the producer's loop afterwards.
+    /// Giving the job back at each of them would cost a release and a claim per finished job.
     private func put(_ job: ClaimedJob) async -> Bool {
         do {
             try buffer.tryPut(job)
@@ -156,22 +160,36 @@ final class QueueWorker: Sendable {
         } catch {
             guard case .full = error else { return false }
         }
-        // Full: race the suspending put against a wake-up. A cancelled put leaves the buffer
-        // unchanged, so whichever wins, the job is in the buffer exactly when the put returned.
-        enum Ended { case put(Bool), woken(Bool) }
-        return await withTaskGroup(of: Ended.self) { group in
-            group.addTask { .put((try? await self.buffer.put(job)) != nil) }
-            group.addTask { .woken(await self.producerWake.wait()) }
-            var inBuffer = false
-            while let ended = await group.next() {
-                group.cancelAll()
-                switch ended {
-                case .put(let put): inBuffer = put
-                // The producer's loop must still see the wake-up this consumed.
-                case .woken(let signalled): if signalled { producerWake.signal() }
-                }
+        var woken = false
+        // The producer's loop must still see the wake-ups consumed here.
+        defer { if woken { producerWake.signal() } }
+        while true {
+            // Race the suspending put against a wake-up. A cancelled put leaves the buffer
+            // unchanged, so whichever wins, the job is in the buffer exactly when the put returned.
+            enum Ended {
+                case put(Bool)
+                case woken(Bool)
             }
-            return inBuffer
+            let (inBuffer, signalled) = await withTaskGroup(of: Ended.self) { group in
+                group.addTask { .put((try? await self.buffer.put(job)) != nil) }
+                group.addTask { .woken(await self.producerWake.wait()) }
+                var inBuffer = false
+                var signalled = false
+                while let ended = await group.next() {
+                    group.cancelAll()
+                    switch ended {
+                    case .put(let put): inBuffer = put
+                    case .woken(let wake): signalled = wake
+                    }
+                }
+                return (inBuffer, signalled)
+            }
+            woken = woken || signalled
+            if inBuffer { return true }
+            // Without a wake-up, the put failed: the buffer shut down or the task was cancelled.
+            guard signalled else { return false }
+            let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
+            if paused || stopping { return false }
         }
     }
 

@@ -3,18 +3,31 @@
 #endif
 
 /// The machine a benchmark ran on, printed above its figures so that numbers are never quoted bare.
-struct Machine: CustomStringConvertible {
-    let cpuModel: String
-    let cores: Int
-    let kernel: String
-    let date: String
+public struct Machine: CustomStringConvertible, Sendable {
+    /// The CPU model as /proc/cpuinfo names it.
+    public let cpuModel: String
+    /// Online CPUs.
+    public let cores: Int
+    /// The kernel release (`uname -r`).
+    public let kernel: String
+    /// When the benchmark started (UTC, to the minute).
+    public let date: String
 
-    static var current: Machine {
+    /// The machine now.
+    public static var current: Machine {
         Machine(cpuModel: cpuModel(), cores: sysconf(Int32(_SC_NPROCESSORS_ONLN)), kernel: kernel(), date: utcNow())
     }
 
-    var description: String {
-        "machine: \(cpuModel), \(cores) cores, Linux \(kernel), \(date)"
+    public var description: String {
+        "machine: \(cpuModel), \(cores) cores, Linux \(kernel), \(date), load average \(Machine.loadAverage)"
+    }
+
+    /// The 1, 5 and 15 minute load averages, e.g. `1.52 1.10 0.93`: on a shared machine, the
+    /// context every figure needs.
+    public static var loadAverage: String {
+        var loads = [Double](repeating: 0, count: 3)
+        guard getloadavg(&loads, 3) == 3 else { return "unknown" }
+        return loads.map { Stats.fixed($0, decimals: 2) }.joined(separator: " ")
     }
 
     /// The first "model name" line of /proc/cpuinfo.

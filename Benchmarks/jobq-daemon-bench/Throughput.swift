@@ -1,0 +1,167 @@
+import BenchmarkSupport
+import JobqCore
+import JobqDaemon
+import JobqSQLite
+import JobqStore
+import JobqTestSupport
+import Logging
+import Synchronization
+
+/// Durable no-op jobs through the library path: jobs batch-enqueued into a fresh database, then
+/// a `Dispatcher` with a `HandlerRunner` whose handler does nothing claims, starts and finishes
+/// them (group-committed) until none is unfinished. Timed from the dispatcher's start to the
+/// last commit; the enqueue is not timed, as in the baseline.
+///
+/// The baseline does the same transitions with bare statements on the same schema and pragmas:
+/// `jobq-store-bench`'s raw pipeline (claim 500 with the store's `UPDATE … RETURNING`, one
+/// transaction to start them, one to finish them).
+enum Throughput {
+    static let queue = "bench"
+    static let batch = 500
+
+    struct Result {
+        /// Median jobs/s of the raw pipeline.
+        var raw: Double
+        /// Median jobs/s of the library path, per pool shape (the default first).
+        var library: [(shape: PoolShape, rate: Double)]
+    }
+
+    /// `rounds` rounds, each running the raw pipeline and then every shape, so that the machine's
+    /// load hits them alike.
+    static func run(jobs: Int, rounds: Int, shapes: [PoolShape]) async throws -> Result {
+        var raw: [Double] = []
+        var library = [[Double]](repeating: [], count: shapes.count)
+        for round in 1...rounds {
+            raw.append(try await rawPipeline(jobs: jobs))
+            progress("throughput round \(round)/\(rounds): raw SQLite \(Stats.fixed(raw.last!, decimals: 0)) jobs/s")
+            for (index, shape) in shapes.enumerated() {
+                library[index].append(try await libraryPath(jobs: jobs, shape: shape))
+                progress(
+                    "throughput round \(round)/\(rounds): library, \(shape) "
+                        + "\(Stats.fixed(library[index].last!, decimals: 0)) jobs/s")
+            }
+        }
+        return Result(
+            raw: Stats.median(raw), library: zip(shapes, library.map(Stats.median)).map { ($0, $1) })
+    }
+
+    /// Enqueues `jobs` argv jobs in batches of 500, as a client would (`jobq add --batch`).
+    static func fill(_ path: String, jobs: Int) async throws {
+        let store = try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
+        var next = 0
+        while next < jobs {
+            let count = min(batch, jobs - next)
+            _ = try await store.enqueue(
+                (0..<count).map { _ in JobRequest(queue: queue, command: .argv(["true"]), workingDirectory: "/") })
+            next += count
+        }
+    }
+
+    static func libraryPath(jobs: Int, shape: PoolShape) async throws -> Double {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/library.db"
+            try await fill(path, jobs: jobs)
+            let handled = Atomic<Int>(0)
+            let store = try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
+            let client = try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
+            let dispatcher = Dispatcher(
+                store: store,
+                runner: HandlerRunner(handlers: [queue: { _ in handled.add(1, ordering: .relaxed) }]),
+                configuration: DaemonConfiguration(
+                    databasePath: path, defaultConcurrency: shape.concurrency, defaultCapacity: shape.capacity),
+                doorbell: nil,
+                notifier: SystemdNotifier(environment: [:]),
+                logger: quietLogger)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let elapsed = try await withThrowingTaskGroup { group in
+                group.addTask { try await dispatcher.run() }
+                do {
+                    // Every handler has run; then only the last finish commits are outstanding.
+                    try await waitUntil("\(jobs) handlers ran", timeout: .seconds(300), interval: .milliseconds(1)) {
+                        handled.load(ordering: .relaxed) >= jobs
+                    }
+                    try await waitUntil("\(jobs) jobs finished", timeout: .seconds(60), interval: .microseconds(200)) {
+                        try await client.unfinishedCount(queue: queue) == 0
+                    }
+                } catch {
+                    dispatcher.stop()
+                    throw error
+                }
+                let elapsed = clock.now - start
+                dispatcher.stop()
+                try await group.waitForAll()
+                return elapsed
+            }
+            let succeeded = try await client.queueStats(queue: queue).first?.succeeded ?? 0
+            guard succeeded == jobs else {
+                throw BenchmarkError("library path: \(succeeded) of \(jobs) jobs succeeded")
+            }
+            return Stats.rate(count: jobs, in: elapsed)
+        }
+    }
+
+    static func rawPipeline(jobs: Int) async throws -> Double {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/raw.db"
+            try await fill(path, jobs: jobs)
+            let connection = try Connection(path: path)
+            _ = try connection.text("PRAGMA journal_mode = WAL")
+            try connection.execute("PRAGMA synchronous = NORMAL")
+            try connection.execute("PRAGMA foreign_keys = ON")
+            try connection.execute("PRAGMA cache_size = -65536")
+            let clock = ContinuousClock()
+            let start = clock.now
+            var done = 0
+            while done < jobs {
+                let now = Timestamp.now().milliseconds
+                let ids: [Int64] = try connection.writeTransaction {
+                    let claim = try connection.prepare(claimSQL)
+                    try claim.bind(queue, at: 1)
+                    try claim.bind(now, at: 2)
+                    try claim.bind(batch, at: 3)
+                    var ids: [Int64] = []
+                    while try claim.step() { ids.append(claim.int64(at: 0)) }
+                    claim.reset()
+                    return ids
+                }
+                guard !ids.isEmpty else {
+                    throw BenchmarkError("raw pipeline: nothing left to claim after \(done) jobs")
+                }
+                try connection.writeTransaction {
+                    let start = try connection.prepare(
+                        "UPDATE jobs SET state = 'running', attempts = 1, started_at = ?2, claimed = 0 WHERE id = ?1")
+                    for id in ids {
+                        start.reset()
+                        try start.bind(id, at: 1)
+                        try start.bind(now, at: 2)
+                        try start.run()
+                    }
+                }
+                try connection.writeTransaction {
+                    let finish = try connection.prepare(
+                        "UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = ?2 WHERE id = ?1")
+                    for id in ids {
+                        finish.reset()
+                        try finish.bind(id, at: 1)
+                        try finish.bind(now, at: 2)
+                        try finish.run()
+                    }
+                }
+                done += ids.count
+            }
+            return Stats.rate(count: jobs, in: clock.now - start)
+        }
+    }
+
+    /// The store's claim, with its `INDEXED BY` and paused-queue check.
+    static let claimSQL = """
+        UPDATE jobs SET claimed = 1 WHERE id IN (
+            SELECT id FROM jobs INDEXED BY jobs_ready
+            WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
+              AND run_at <= ?2
+              AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ?1 AND paused = 1)
+            ORDER BY priority DESC, id LIMIT ?3)
+        RETURNING id
+        """
+}
