@@ -32,8 +32,11 @@ struct TransitionWriterTests {
                 await writer.start(.init(id: toStart.id, attempt: toStart.attempt, startedAt: .now()))
             }
             let finish = Task.immediate {
-                await writer.finish(
-                    JobResult(id: toFinish.id, attempt: toFinish.attempt, outcome: .succeeded, finishedAt: .now()))
+                await withCheckedContinuation { written in
+                    writer.finish(
+                        JobResult(id: toFinish.id, attempt: toFinish.attempt, outcome: .succeeded, finishedAt: .now())
+                    ) { written.resume(returning: $0) }
+                }
             }
             faults.failSteps(startingWith: "UPDATE jobs SET state = 'succeeded'", with: SQLITE_IOERR, times: 1)
             async let written: Void = writer.run()

@@ -2,8 +2,9 @@ import JobqCore
 import JobqStore
 import Logging
 
-/// Takes one claimed job through its run: mark it running (group-committed), hand it to
-/// the runner, record the result (group-committed), and log the start and the end.
+/// Takes one claimed job through its run: mark it running (group-committed, waited for: a
+/// job cancelled meanwhile must not start), hand it to the runner, submit the result
+/// (group-committed, not waited for), and log the start and — once written — the end.
 struct JobExecutor: Sendable {
     let runner: any JobRunner
     let writer: TransitionWriter
@@ -34,17 +35,21 @@ struct JobExecutor: Sendable {
             })
         let report = await runner.run(job, control: control, observer: observer)
         let finishedAt = Timestamp.now()
-        let state = await writer.finish(
+        let (logger, onFinish) = (self.logger, self.onFinish)
+        writer.finish(
             JobResult(
                 id: job.id, attempt: job.attempt, outcome: report.outcome, stdout: report.stdout,
-                stderr: report.stderr, finishedAt: finishedAt))
-        onFinish(state)
-        var metadata: Logger.Metadata = [
-            "job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)",
-            "job.outcome": "\(report.outcome)",
-            "job.duration": "\(DurationText.format(startedAt.duration(to: finishedAt)))",
-        ]
-        metadata["job.state"] = state.map { "\($0.rawValue)" } ?? "superseded"
-        logger.info("job finished", metadata: metadata)
+                stderr: report.stderr, finishedAt: finishedAt)
+        ) { state in
+            onFinish(state)
+            logger.info(
+                "job finished",
+                metadata: [
+                    "job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)",
+                    "job.outcome": "\(report.outcome)",
+                    "job.duration": "\(DurationText.format(startedAt.duration(to: finishedAt)))",
+                    "job.state": "\(state.map(\.rawValue) ?? "superseded")",
+                ])
+        }
     }
 }

@@ -33,13 +33,18 @@ final class QueueWorker: Sendable {
     /// Consumers of this generation (the pool counts every generation).
     private let ownConsumers = Mutex(0)
 
-    /// Jobs claimed per store round trip.
+    /// Jobs claimed per store round trip, at most.
     private static let claimBatch = 256
+    /// The free room in the buffer at which the producer claims again: half the capacity.
+    private let refillRoom: Int
+    /// Set while the producer waits for `refillRoom`; the consumer that makes it tells it.
+    private let waitingForRoom = Atomic<Bool>(false)
 
     init(name: String, settings: Settings, pool: QueuePool, store: JobStore, executor: JobExecutor, logger: Logger) {
         self.name = name
         self.capacity = settings.capacity
         self.buffer = AsyncQueue(capacity: settings.capacity)
+        self.refillRoom = max(1, settings.capacity / 2)
         self.pool = pool
         self.store = store
         self.executor = executor
@@ -109,7 +114,16 @@ final class QueueWorker: Sendable {
                 continue
             }
             let room = buffer.capacity - buffer.count
-            let limit = min(Self.claimBatch, max(1, room))
+            if room < refillRoom {
+                // Refill in batches: one claim per half buffer, not one per job taken out.
+                waitingForRoom.store(true, ordering: .sequentiallyConsistent)
+                if buffer.capacity - buffer.count < refillRoom { await producerWake.wait() }
+                waitingForRoom.store(false, ordering: .sequentiallyConsistent)
+                continue
+            }
+            // The only producer: the buffer cannot fill up behind our back, so the puts below
+            // suspend only if the worker stops or pauses meanwhile.
+            let limit = min(Self.claimBatch, room)
             let claimed: [ClaimedJob]
             do {
                 claimed = try await store.claim(queue: name, limit: limit, now: .now())
@@ -232,6 +246,12 @@ final class QueueWorker: Sendable {
                 logger.debug(
                     idle ? "consumer idle; ending" : "consumer ending", metadata: ["pool.active": "\(pool.active)"])
                 return
+            }
+            if waitingForRoom.load(ordering: .sequentiallyConsistent),
+                buffer.capacity - buffer.count >= refillRoom,
+                waitingForRoom.exchange(false, ordering: .sequentiallyConsistent)
+            {
+                producerWake.signal()
             }
             let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
             if paused || stopping {

@@ -24,7 +24,7 @@ final class TransitionWriter: Sendable {
         case start(Start, CheckedContinuation<Bool, Never>)
         case process(JobID, attempt: Int, ProcessRecord)
         case output(JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8])
-        case finish(JobResult, CheckedContinuation<JobState?, Never>)
+        case finish(JobResult, @Sendable (JobState?) -> Void)
     }
 
     private struct State {
@@ -61,12 +61,11 @@ final class TransitionWriter: Sendable {
         submit(.output(id, attempt: attempt, stdout: stdout, stderr: stderr))
     }
 
-    /// Records how a run ended; returns the job's resulting state (`nil` when the result
-    /// was fenced off because a newer attempt owns the job).
-    func finish(_ result: JobResult) async -> JobState? {
-        await withCheckedContinuation { continuation in
-            submit(.finish(result, continuation))
-        }
+    /// Records how a run ended, then calls `written` with the job's resulting state (`nil`
+    /// when the result was fenced off because a newer attempt owns the job). Returns at once:
+    /// the consumer goes on to its next job while the result waits for the next group commit.
+    func finish(_ result: JobResult, then written: @escaping @Sendable (JobState?) -> Void) {
+        submit(.finish(result, written))
     }
 
     /// Lets `run()` return once everything submitted so far is written.
@@ -125,7 +124,7 @@ final class TransitionWriter: Sendable {
 
     /// Writes one batch: starts, then process records and output, then finishes — the
     /// order in which they happen to a job — skipping what `progress` says is committed.
-    /// Continuations resume only after the last commit.
+    /// Waiting starts resume, and finish callbacks run, only after the last commit.
     private func commit(_ batch: [Transition], progress: inout Progress) async throws(StoreError) {
         var starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)] = []
         var results: [JobResult] = []
@@ -158,7 +157,7 @@ final class TransitionWriter: Sendable {
         for transition in batch {
             switch transition {
             case .start(let start, let continuation): continuation.resume(returning: started.contains(start.id))
-            case .finish(let result, let continuation): continuation.resume(returning: finished[result.id])
+            case .finish(let result, let written): written(finished[result.id])
             case .process, .output: break
             }
         }
