@@ -594,50 +594,7 @@ public actor JobStore {
         _ starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)]
     ) throws(StoreError) -> Set<JobID> {
         guard !starts.isEmpty else { return [] }
-        return try write {
-            var started = Set<JobID>()
-            let statement = try connection.prepare(
-                """
-                UPDATE jobs SET state = 'running', attempts = ?2, started_at = ?3, claimed = 0,
-                    pid = ?4, pgid = ?5, pid_start_time = ?6
-                WHERE id = ?1 AND state = 'pending' AND claimed = 1 AND attempts = ?2 - 1
-                """)
-            for start in starts {
-                statement.reset()
-                try statement.bind(start.id, at: 1)
-                try statement.bind(start.attempt, at: 2)
-                try statement.bind(start.startedAt.milliseconds, at: 3)
-                try statement.bind(start.process.map { Int64($0.pid) }, at: 4)
-                try statement.bind(start.process.map { Int64($0.processGroup) }, at: 5)
-                try statement.bind(start.process.map { Int64(bitPattern: $0.startTime) }, at: 6)
-                try statement.run()
-                if connection.changes == 1 { started.insert(start.id) }
-            }
-            return started
-        }
-    }
-
-    /// Records the processes that running attempts run as (one transaction for all), so that a
-    /// later daemon can stop what they leave behind after a crash. Fenced like `finish`: a record
-    /// for an attempt that is no longer running is ignored.
-    public func recordProcesses(_ records: [(id: JobID, attempt: Int, process: ProcessRecord)]) throws(StoreError) {
-        guard !records.isEmpty else { return }
-        try write {
-            let statement = try connection.prepare(
-                """
-                UPDATE jobs SET pid = ?3, pgid = ?4, pid_start_time = ?5
-                WHERE id = ?1 AND state = 'running' AND attempts = ?2
-                """)
-            for record in records {
-                statement.reset()
-                try statement.bind(record.id, at: 1)
-                try statement.bind(record.attempt, at: 2)
-                try statement.bind(Int64(record.process.pid), at: 3)
-                try statement.bind(Int64(record.process.processGroup), at: 4)
-                try statement.bind(Int64(bitPattern: record.process.startTime), at: 5)
-                try statement.run()
-            }
-        }
+        return try write { try startRows(starts) }
     }
 
     /// Records the results of runs (one transaction for all). Fenced: a result applies only while
@@ -651,36 +608,7 @@ public actor JobStore {
     /// last `outputTailLimit` bytes.
     public func finish(_ results: [JobResult]) throws(StoreError) -> [JobID: JobState] {
         guard !results.isEmpty else { return [:] }
-        return try write {
-            var states: [JobID: JobState] = [:]
-            states.reserveCapacity(results.count)
-            var succeeded: [JobID] = []
-            let success = try connection.prepare(Self.succeedSQL)
-            for result in results {
-                if case .succeeded = result.outcome {
-                    // The common case in one fenced statement; dependents are updated once per batch.
-                    success.reset()
-                    try success.bind(result.id, at: 1)
-                    try success.bind(result.attempt, at: 2)
-                    try success.bind(Self.tail(result.stdout), at: 3)
-                    try success.bind(Self.tail(result.stderr), at: 4)
-                    try success.bind(result.finishedAt.milliseconds, at: 5)
-                    try success.run()
-                    if connection.changes == 1 {
-                        states[result.id] = .succeeded
-                        succeeded.append(result.id)
-                    }
-                } else if let state = try applyUnsuccessful(result) {
-                    states[result.id] = state
-                }
-            }
-            if !succeeded.isEmpty {
-                let dependents = try connection.prepare(Self.releaseDependentsSQL)
-                try dependents.bind(Self.jsonList(succeeded), at: 1)
-                try dependents.run()
-            }
-            return states
-        }
+        return try write { try resultRows(results) }
     }
 
     static let succeedSQL = """
@@ -699,6 +627,27 @@ public actor JobStore {
         WHERE id IN (SELECT job_id FROM job_dependencies WHERE depends_on IN done) AND state = 'pending'
         """
 
+    /// Everything the daemon learned about runs since its last commit, written in one
+    /// transaction (the daemon's group commit): starts first, then process records and output,
+    /// then results — the order in which they happen to a job. All or nothing: a failed commit
+    /// leaves nothing behind, so the whole batch can simply be retried.
+    /// - Returns: the jobs that were started (see `markRunning`) and the new states of the
+    ///   finished ones (see `finish`).
+    public func record(_ transitions: RunTransitions) throws(StoreError) -> (
+        started: Set<JobID>, finished: [JobID: JobState]
+    ) {
+        guard !transitions.isEmpty else { return ([], [:]) }
+        return try write {
+            let started = transitions.starts.isEmpty ? [] : try startRows(transitions.starts)
+            try processRows(transitions.processes)
+            for output in transitions.outputs {
+                try outputRow(output.id, attempt: output.attempt, stdout: output.stdout, stderr: output.stderr)
+            }
+            let finished = transitions.results.isEmpty ? [:] : try resultRows(transitions.results)
+            return (started, finished)
+        }
+    }
+
     /// Running jobs a user asked to cancel, with their attempt, for the daemon to stop.
     public func cancelRequests() throws(StoreError) -> [(id: JobID, attempt: Int)] {
         try read {
@@ -716,18 +665,7 @@ public actor JobStore {
     /// Stores the output tails of a running attempt so far (for `jobq logs --follow`); ignored
     /// unless that attempt is still running.
     public func updateOutput(_ id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8]) throws(StoreError) {
-        try write {
-            let statement = try connection.prepare(
-                """
-                UPDATE jobs SET stdout_tail = ?3, stderr_tail = ?4
-                WHERE id = ?1 AND state = 'running' AND attempts = ?2
-                """)
-            try statement.bind(id, at: 1)
-            try statement.bind(attempt, at: 2)
-            try statement.bind(Self.tail(stdout), at: 3)
-            try statement.bind(Self.tail(stderr), at: 4)
-            try statement.run()
-        }
+        try write { try outputRow(id, attempt: attempt, stdout: stdout, stderr: stderr) }
     }
 
     /// When the next job of `queue` can be claimed (pending, unclaimed, every dependency
@@ -855,6 +793,94 @@ public actor JobStore {
             finishedAt: blocker == nil ? nil : now, cancelRequested: false, dependencies: dependencies,
             claimed: false, unmetDependencies: unmet, process: nil)
     }
+    // MARK: Rows of the daemon's transitions (inside a write transaction)
+
+    private func startRows(_ starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)]) throws -> Set<JobID> {
+        var started = Set<JobID>()
+        let statement = try connection.prepare(
+            """
+            UPDATE jobs SET state = 'running', attempts = ?2, started_at = ?3, claimed = 0,
+                pid = ?4, pgid = ?5, pid_start_time = ?6
+            WHERE id = ?1 AND state = 'pending' AND claimed = 1 AND attempts = ?2 - 1
+            """)
+        for start in starts {
+            statement.reset()
+            try statement.bind(start.id, at: 1)
+            try statement.bind(start.attempt, at: 2)
+            try statement.bind(start.startedAt.milliseconds, at: 3)
+            try statement.bind(start.process.map { Int64($0.pid) }, at: 4)
+            try statement.bind(start.process.map { Int64($0.processGroup) }, at: 5)
+            try statement.bind(start.process.map { Int64(bitPattern: $0.startTime) }, at: 6)
+            try statement.run()
+            if connection.changes == 1 { started.insert(start.id) }
+        }
+        return started
+    }
+
+    /// Records the processes that running attempts run as, so that a later daemon can stop what
+    /// they leave behind after a crash. Fenced like `finish`: a record for an attempt that is no
+    /// longer running is ignored.
+    private func processRows(_ records: [(id: JobID, attempt: Int, process: ProcessRecord)]) throws {
+        let statement = try connection.prepare(
+            """
+            UPDATE jobs SET pid = ?3, pgid = ?4, pid_start_time = ?5
+            WHERE id = ?1 AND state = 'running' AND attempts = ?2
+            """)
+        for record in records {
+            statement.reset()
+            try statement.bind(record.id, at: 1)
+            try statement.bind(record.attempt, at: 2)
+            try statement.bind(Int64(record.process.pid), at: 3)
+            try statement.bind(Int64(record.process.processGroup), at: 4)
+            try statement.bind(Int64(bitPattern: record.process.startTime), at: 5)
+            try statement.run()
+        }
+    }
+
+    private func resultRows(_ results: [JobResult]) throws -> [JobID: JobState] {
+        var states: [JobID: JobState] = [:]
+        states.reserveCapacity(results.count)
+        var succeeded: [JobID] = []
+        let success = try connection.prepare(Self.succeedSQL)
+        for result in results {
+            if case .succeeded = result.outcome {
+                // The common case in one fenced statement; dependents are updated once per batch.
+                success.reset()
+                try success.bind(result.id, at: 1)
+                try success.bind(result.attempt, at: 2)
+                try success.bind(Self.tail(result.stdout), at: 3)
+                try success.bind(Self.tail(result.stderr), at: 4)
+                try success.bind(result.finishedAt.milliseconds, at: 5)
+                try success.run()
+                if connection.changes == 1 {
+                    states[result.id] = .succeeded
+                    succeeded.append(result.id)
+                }
+            } else if let state = try applyUnsuccessful(result) {
+                states[result.id] = state
+            }
+        }
+        if !succeeded.isEmpty {
+            let dependents = try connection.prepare(Self.releaseDependentsSQL)
+            try dependents.bind(Self.jsonList(succeeded), at: 1)
+            try dependents.run()
+        }
+        return states
+    }
+
+    private func outputRow(_ id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8]) throws {
+        let statement = try connection.prepare(
+            """
+            UPDATE jobs SET stdout_tail = ?3, stderr_tail = ?4
+            WHERE id = ?1 AND state = 'running' AND attempts = ?2
+            """)
+        try statement.bind(id, at: 1)
+        try statement.bind(attempt, at: 2)
+        try statement.bind(Self.tail(stdout), at: 3)
+        try statement.bind(Self.tail(stderr), at: 4)
+        try statement.run()
+    }
+
 
     /// Applies one fenced result other than success; `nil` when the fence rejected it.
     private func applyUnsuccessful(_ result: JobResult) throws -> JobState? {

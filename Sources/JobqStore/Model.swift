@@ -231,3 +231,21 @@ extension JobOutcome: CustomStringConvertible {
         }
     }
 }
+
+/// What the daemon writes about runs in one group commit (`JobStore.record`).
+public struct RunTransitions: Sendable {
+    /// Claimed jobs that start now (see `JobStore.markRunning`).
+    public var starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)] = []
+    /// The processes running attempts run as, so a later daemon can stop what they leave
+    /// behind after a crash; ignored for an attempt no longer running.
+    public var processes: [(id: JobID, attempt: Int, process: ProcessRecord)] = []
+    /// Output so far of running attempts (see `JobStore.updateOutput`); one per job.
+    public var outputs: [(id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8])] = []
+    /// How runs ended (see `JobStore.finish`).
+    public var results: [JobResult] = []
+
+    public init() {}
+
+    /// Whether there is nothing to write.
+    public var isEmpty: Bool { starts.isEmpty && processes.isEmpty && outputs.isEmpty && results.isEmpty }
+}

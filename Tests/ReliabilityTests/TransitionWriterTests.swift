@@ -9,11 +9,12 @@ import Testing
 
 @Suite("group commit under faults")
 struct TransitionWriterTests {
-    /// Regression: a batch is written in several transactions (starts, then process records
-    /// and output, then results). When a later one failed, the retry marked the batch's jobs
-    /// running a second time, which the store refused (they were running already), so the
+    /// Regression: a batch was once written in several transactions (starts, then process
+    /// records and output, then results). When a later one failed, the retry marked the batch's
+    /// jobs running a second time, which the store refused (they were running already), so the
     /// writer reported them as cancelled: the daemon never ran them and they stayed `running`
-    /// until the next restart.
+    /// until the next restart. A batch is now one transaction; a failure anywhere in it must
+    /// still leave its starts startable.
     @Test("a batch retried after a failed commit still starts the jobs it had started")
     func retriedBatchKeepsItsStarts() async throws {
         try await withTemporaryDirectory { directory in

@@ -3,15 +3,16 @@ import JobqStore
 import Logging
 import Synchronization
 
-/// Group commit for the daemon's state transitions. Consumers submit "started" and
-/// "finished" transitions and suspend; one writer task commits everything submitted
-/// meanwhile in as few transactions as possible, then resumes them all. Throughput thus
-/// grows with concurrency instead of paying one commit per job.
+/// Group commit for the daemon's state transitions. Consumers submit "started" (and wait
+/// for it), process records, output and "finished" (and go on); one writer task commits
+/// everything submitted meanwhile in one transaction, then resumes the waiting starts and
+/// runs the finish callbacks. Throughput thus grows with concurrency instead of paying one
+/// commit per job.
 ///
 /// A transition, once submitted, is written even if the submitting task is cancelled:
 /// losing it would lose a job's result. When a commit fails (disk full, database locked
-/// past the busy timeout) the writer keeps the batch and retries, with backoff, the part of it
-/// not yet committed, so nothing is lost and work resumes when the fault clears.
+/// past the busy timeout) nothing of the batch was written; the writer keeps it and retries
+/// it with backoff, so nothing is lost and work resumes when the fault clears.
 final class TransitionWriter: Sendable {
     /// A job that is about to run (or, with `process`, has just been spawned).
     struct Start: Sendable {
@@ -93,10 +94,9 @@ final class TransitionWriter: Sendable {
                 await wake.wait()
                 continue
             }
-            var progress = Progress()
             while true {
                 do {
-                    try await commit(batch, progress: &progress)
+                    try await commit(batch)
                     failures = 0
                     break
                 } catch {
@@ -104,56 +104,31 @@ final class TransitionWriter: Sendable {
                     let delay = RetryBackoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterFailure: failures)
                     logger.error(
                         "cannot write job transitions; retrying",
-                        metadata: ["error": "\(error)", "transitions": "\(batch.count)", "retry.in": "\(DurationText.format(delay))"])
+                        metadata: [
+                            "error": "\(error)", "transitions": "\(batch.count)",
+                            "retry.in": "\(DurationText.format(delay))",
+                        ])
                     try? await Task.sleep(for: delay)
                 }
             }
         }
     }
 
-    /// What of a batch is already committed. A batch takes several transactions; when a later
-    /// one fails, the retry must not write the earlier ones again: marking a job running a
-    /// second time is refused (it is running already), and the job would be reported as not
-    /// startable and never run.
-    private struct Progress {
-        /// The jobs `markRunning` started, once it has committed.
-        var started: Set<JobID>?
-        var processesRecorded = false
-        var outputsWritten: Set<JobID> = []
-    }
-
-    /// Writes one batch: starts, then process records and output, then finishes — the
-    /// order in which they happen to a job — skipping what `progress` says is committed.
-    /// Waiting starts resume, and finish callbacks run, only after the last commit.
-    private func commit(_ batch: [Transition], progress: inout Progress) async throws(StoreError) {
-        var starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)] = []
-        var results: [JobResult] = []
-        var processes: [(id: JobID, attempt: Int, process: ProcessRecord)] = []
-        var outputs: [JobID: (Int, [UInt8], [UInt8])] = [:]
+    /// Writes one batch in one transaction (`JobStore.record`: all or nothing, so a failed
+    /// batch is retried whole), then resumes the waiting starts and runs the finish callbacks.
+    private func commit(_ batch: [Transition]) async throws(StoreError) {
+        var transitions = RunTransitions()
+        var outputs: [JobID: (attempt: Int, stdout: [UInt8], stderr: [UInt8])] = [:]
         for transition in batch {
             switch transition {
-            case .start(let start, _): starts.append((start.id, start.attempt, start.startedAt, nil))
-            case .process(let id, let attempt, let record): processes.append((id, attempt, record))
+            case .start(let start, _): transitions.starts.append((start.id, start.attempt, start.startedAt, nil))
+            case .process(let id, let attempt, let record): transitions.processes.append((id, attempt, record))
             case .output(let id, let attempt, let stdout, let stderr): outputs[id] = (attempt, stdout, stderr)
-            case .finish(let result, _): results.append(result)
+            case .finish(let result, _): transitions.results.append(result)
             }
         }
-        let started: Set<JobID>
-        if let committed = progress.started {
-            started = committed
-        } else {
-            started = starts.isEmpty ? [] : try await store.markRunning(starts)
-            progress.started = started
-        }
-        if !progress.processesRecorded {
-            try await store.recordProcesses(processes)
-            progress.processesRecorded = true
-        }
-        for (id, output) in outputs where !progress.outputsWritten.contains(id) {
-            try await store.updateOutput(id, attempt: output.0, stdout: output.1, stderr: output.2)
-            progress.outputsWritten.insert(id)
-        }
-        let finished = results.isEmpty ? [:] : try await store.finish(results)
+        transitions.outputs = outputs.map { ($0.key, $0.value.attempt, $0.value.stdout, $0.value.stderr) }
+        let (started, finished) = try await store.record(transitions)
         for transition in batch {
             switch transition {
             case .start(let start, let continuation): continuation.resume(returning: started.contains(start.id))
