@@ -151,10 +151,12 @@ public struct Daemon: Sendable {
 
 /// Sends `WATCHDOG=1` every half watchdog interval while the store still answers, so a
 /// wedged daemon is restarted by systemd.
-struct Watchdog: Service {
+struct Watchdog: Service, CustomStringConvertible {
     let notifier: SystemdNotifier
     let interval: Duration
     let store: JobStore
+
+    var description: String { "Watchdog" }
 
     func run() async throws {
         // Graceful shutdown reaches this service only after the dispatcher has drained

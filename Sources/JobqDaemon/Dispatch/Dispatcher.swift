@@ -182,8 +182,8 @@ public final class Dispatcher: Service {
                     "STATUS=Running \(running.count) jobs, \(buffered) waiting in memory; since start "
                     + "\(counts[.succeeded, default: 0]) succeeded, \(counts[.failed, default: 0]) failed, "
                     + "\(counts[.cancelled, default: 0]) cancelled, \(counts[.pending, default: 0]) retried or put back"
-                if status != last {
-                    notifier.notify(status)
+                // A status the manager's queue had no room for is sent again next time.
+                if status != last, notifier.notify(status) {
                     last = status
                 }
             }

@@ -31,12 +31,16 @@ public struct SystemdNotifier: Sendable {
     /// Whether a service manager listens (`$NOTIFY_SOCKET` was set).
     public var isEnabled: Bool { socketPath != nil }
 
-    /// Sends one notification, e.g. `"READY=1\nSTATUS=Taking jobs"`. Failures are ignored:
-    /// the daemon must not stop working because the manager went away.
-    public func notify(_ message: String) {
-        guard let socketPath, socketPath.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else { return }
+    /// Sends one notification, e.g. `"READY=1\nSTATUS=Taking jobs"`, without blocking.
+    /// Returns whether it was sent; callers may ignore failures (the daemon must not stop
+    /// working because the manager went away) or send a changed state again later.
+    @discardableResult
+    public func notify(_ message: String) -> Bool {
+        guard let socketPath, socketPath.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
+            return false
+        }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -45,10 +49,11 @@ public struct SystemdNotifier: Sendable {
         }
         let length = socklen_t(MemoryLayout<sa_family_t>.size + socketPath.count)
         var payload = Array(message.utf8)
-        _ = withUnsafePointer(to: &address) { pointer in
+        let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
                 sendto(fd, &payload, payload.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), sockaddrPointer, length)
             }
         }
+        return sent == payload.count
     }
 }
