@@ -92,32 +92,6 @@ struct DispatcherHarness {
     }
 }
 
-/// A gate handlers wait at until the test opens it.
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    /// Not cancellable: a handler at the gate finishes only when the test says so.
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let pass = state.withLock { state in
-                if state.open { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if pass { continuation.resume() }
-        }
-    }
-}
-
 /// Counts handlers running at once and the highest count seen.
 final class Concurrency: Sendable {
     private let state = Mutex<(now: Int, peak: Int)>((0, 0))

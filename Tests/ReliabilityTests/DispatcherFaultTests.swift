@@ -127,31 +127,6 @@ final class RunCounter: Sendable {
     var total: Int { counts.withLock { $0.values.reduce(0, +) } }
     var snapshot: [JobID: Int] { counts.withLock { $0 } }
 }
-
-/// A one-shot gate handlers can wait at.
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let isOpen = state.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if isOpen { continuation.resume() }
-        }
-    }
-}
-
 /// Keeps the messages of error-level (and worse) log records, for asserting that a fault was reported.
 final class LogRecorder: Sendable {
     private let records = Mutex<[String]>([])
