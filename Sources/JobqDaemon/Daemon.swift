@@ -44,8 +44,7 @@ public struct Daemon: Sendable {
             supervisor: supervisor,
             baseEnvironment: jobEnvironment(),
             killGrace: configuration.killGrace,
-            outputTailLimit: configuration.outputTailLimit,
-            outputFlushInterval: configuration.outputFlushInterval)
+            outputTailLimit: configuration.outputTailLimit)
         let doorbell: Doorbell.Listener?
         do {
             doorbell = try Doorbell.Listener(databasePath: configuration.databasePath)

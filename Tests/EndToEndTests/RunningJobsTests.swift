@@ -37,6 +37,25 @@ struct RunningJobsTests {
         }
     }
 
+    @Test("a running job's output so far is saved, for jobq logs --follow")
+    func outputWhileRunning() async throws {
+        try await withScenario { scenario in
+            try await scenario.startDaemon()
+            let id = try await scenario.addShell(
+                "echo first; while [ ! -e go ]; do sleep 0.01; done; echo second", in: scenario.directory)
+            try await scenario.waitFor("the first line saved while the job runs") {
+                let job = try await scenario.job(id)
+                return job.state == .running && String(decoding: job.stdout, as: UTF8.self) == "first\n"
+            }
+            let logs = try await scenario.succeed(["logs", String(id)])
+            #expect(String(decoding: logs.stdout, as: UTF8.self) == "first\n")
+            scenario.touch("go")
+            let job = try await scenario.waitUntilFinished(id)
+            #expect(job.state == .succeeded, "\(Scenario.summary(job))")
+            #expect(String(decoding: job.stdout, as: UTF8.self) == "first\nsecond\n")
+        }
+    }
+
     @Test("--shell runs the words with /bin/sh -c in the job's directory")
     func shell() async throws {
         try await withScenario { scenario in

@@ -21,6 +21,8 @@ public final class Dispatcher: Service {
     private let wake = WakeSignal()
     /// Rung by `stop()`: starts the drain timeout.
     private let stopRequested = WakeSignal()
+    /// Rung once no job runs any more and none will start: ends the output saver.
+    private let drained = WakeSignal()
     /// Rung after results are written: retries and dependents may be due.
     private let finished = WakeSignal()
     private let state = Mutex(DispatcherState())
@@ -102,6 +104,7 @@ public final class Dispatcher: Service {
             if notifier.isEnabled {
                 outer.addTask { await self.reportStatus() }
             }
+            outer.addTask { await self.saveOutputs() }
             if let doorbell {
                 outer.addTask {
                     for await _ in doorbell.rings() { self.wake.signal() }
@@ -130,6 +133,7 @@ public final class Dispatcher: Service {
                 }
                 drain.cancelAll()
             }
+            drained.signal()
             writer.close()
             // The writer finishes what was submitted; the doorbell reader ends with the group.
             doorbell?.close()
@@ -166,6 +170,18 @@ public final class Dispatcher: Service {
                     if await wake.wait(until: deadline) { break }
                     if let version = try? await store.dataVersion(), version != lastVersion { break }
                 }
+            }
+        }
+    }
+
+    /// Saves the output of running jobs that wrote something since the last time, every
+    /// `outputFlushInterval`, for `jobq logs --follow` — one task for all runs, so a short
+    /// job costs nothing here. Ends when the drain is over.
+    private func saveOutputs() async {
+        while await !drained.wait(until: .now + configuration.outputFlushInterval) {
+            for control in running.all {
+                guard let output = control.outputIfChanged() else { continue }
+                writer.recordOutput(control.jobID, attempt: control.attempt, stdout: output.stdout, stderr: output.stderr)
             }
         }
     }

@@ -28,11 +28,9 @@ struct JobExecutor: Sendable {
             "job started",
             metadata: ["job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)"])
         let writer = self.writer
-        let observer = RunObserver(
-            processStarted: { record in writer.recordProcess(job.id, attempt: job.attempt, record) },
-            outputChanged: { stdout, stderr in
-                writer.recordOutput(job.id, attempt: job.attempt, stdout: stdout, stderr: stderr)
-            })
+        let observer = RunObserver(processStarted: { record in
+            writer.recordProcess(job.id, attempt: job.attempt, record)
+        })
         let report = await runner.run(job, control: control, observer: observer)
         let finishedAt = Timestamp.now()
         let (logger, onFinish) = (self.logger, self.onFinish)

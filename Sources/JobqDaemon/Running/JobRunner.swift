@@ -18,15 +18,23 @@ public struct RunReport: Sendable {
 public struct RunObserver: Sendable {
     /// The job's process exists: record it so a later daemon can stop it after a crash.
     public var processStarted: @Sendable (ProcessRecord) -> Void
-    /// Output so far, for `jobq logs --follow` (called now and then, not per write).
-    public var outputChanged: @Sendable (_ stdout: [UInt8], _ stderr: [UInt8]) -> Void
 
-    public init(
-        processStarted: @escaping @Sendable (ProcessRecord) -> Void,
-        outputChanged: @escaping @Sendable ([UInt8], [UInt8]) -> Void
-    ) {
+    public init(processStarted: @escaping @Sendable (ProcessRecord) -> Void) {
         self.processStarted = processStarted
-        self.outputChanged = outputChanged
+    }
+}
+
+/// The output of a run so far (the kept tails), for `jobq logs --follow`.
+public struct RunOutput: Sendable {
+    public var stdout: [UInt8]
+    public var stderr: [UInt8]
+    /// Every byte written so far, kept or not: tells whether anything changed.
+    public var written: UInt64
+
+    public init(stdout: [UInt8], stderr: [UInt8], written: UInt64) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.written = written
     }
 }
 

@@ -11,7 +11,6 @@ public struct ProcessRunner: JobRunner {
     private let baseEnvironment: [String: String]
     private let killGrace: Duration
     private let outputTailLimit: Int
-    private let outputFlushInterval: Duration
 
     /// - Parameters:
     ///   - supervisor: spawns and reaps the processes.
@@ -20,14 +19,12 @@ public struct ProcessRunner: JobRunner {
         supervisor: ProcessSupervisor,
         baseEnvironment: [String: String],
         killGrace: Duration,
-        outputTailLimit: Int,
-        outputFlushInterval: Duration
+        outputTailLimit: Int
     ) {
         self.supervisor = supervisor
         self.baseEnvironment = baseEnvironment
         self.killGrace = killGrace
         self.outputTailLimit = outputTailLimit
-        self.outputFlushInterval = outputFlushInterval
     }
 
     public func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport {
@@ -52,39 +49,35 @@ public struct ProcessRunner: JobRunner {
         let grace = killGrace
         control.onStop { _ in child.terminateGroup(grace: grace) }
 
-        let termination = await withTaskGroup(of: Termination?.self) { group -> Termination? in
-            group.addTask { try? await child.wait() }
-            if let timeout = job.timeout {
+        // `jobq logs --follow` reads the output so far, which the dispatcher saves now and then.
+        control.provideOutput {
+            let output = child.output()
+            return RunOutput(
+                stdout: output.stdout, stderr: output.stderr,
+                written: output.stdoutByteCount + output.stderrByteCount)
+        }
+        let termination: Termination?
+        if let timeout = job.timeout {
+            termination = await withTaskGroup(of: Termination?.self) { group -> Termination? in
+                group.addTask { try? await child.wait() }
                 group.addTask {
                     try? await Task.sleep(for: timeout)
                     if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
                     return nil
                 }
-            }
-            group.addTask {
-                // Saves the output of a long job now and then for `jobq logs --follow`.
-                var saved: UInt64 = 0
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: outputFlushInterval)
-                    let output = child.output()
-                    let written = output.stdoutByteCount + output.stderrByteCount
-                    if written != saved && !Task.isCancelled {
-                        saved = written
-                        observer.outputChanged(output.stdout, output.stderr)
+                // The first non-nil result is the termination; the timer only ever returns nil.
+                while let next = await group.next() {
+                    if let next {
+                        group.cancelAll()
+                        return next
                     }
+                    if Task.isCancelled { break }
                 }
+                group.cancelAll()
                 return nil
             }
-            // The first non-nil result is the termination; the others only ever return nil.
-            while let next = await group.next() {
-                if let next {
-                    group.cancelAll()
-                    return next
-                }
-                if Task.isCancelled { break }
-            }
-            group.cancelAll()
-            return nil
+        } else {
+            termination = try? await child.wait()
         }
         let output = child.output()
         let outcome: JobOutcome

@@ -20,12 +20,14 @@ public final class RunControl: Sendable {
     /// Its attempt number (the fencing token of this run).
     public let attempt: Int
 
-    private struct State {
+    fileprivate struct State {
         var reason: StopReason?
         var onStop: (@Sendable (StopReason) -> Void)?
+        var output: (@Sendable () -> RunOutput)?
+        var savedBytes: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    fileprivate let state = Mutex(State())
 
     init(jobID: JobID, attempt: Int) {
         self.jobID = jobID
@@ -54,6 +56,25 @@ public final class RunControl: Sendable {
             return state.reason
         }
         if let pending { handler(pending) }
+    }
+}
+
+extension RunControl {
+    /// Lets the dispatcher read the run's output so far, to save it now and then for
+    /// `jobq logs --follow`. Runners whose jobs write no output need not call it.
+    public func provideOutput(_ source: @escaping @Sendable () -> RunOutput) {
+        state.withLock { $0.output = source }
+    }
+
+    /// The output so far if it grew since the last call, else `nil`.
+    func outputIfChanged() -> RunOutput? {
+        guard let source = state.withLock({ $0.output }) else { return nil }
+        let output = source()
+        return state.withLock { state in
+            guard output.written != state.savedBytes else { return nil }
+            state.savedBytes = output.written
+            return output
+        }
     }
 }
 
