@@ -29,7 +29,6 @@ public final class DaemonProcess: Sendable {
     public let child: ChildProcess
     /// Where it sends `READY=1`, `STOPPING=1`, ….
     public let notifications: NotifySocket
-    private let received = Mutex<[String]>([])
 
     private static let counter = Atomic<Int>(0)
 
@@ -73,19 +72,8 @@ public final class DaemonProcess: Sendable {
         return daemon
     }
 
-    /// Every notification the daemon has sent so far.
-    public var messages: [String] {
-        let new = notifications.receive()
-        return received.withLock { received in
-            received += new
-            return received
-        }
-    }
-
     /// Whether it has sent `READY=1`.
-    public var isReady: Bool {
-        messages.contains { $0.split(separator: "\n").contains("READY=1") }
-    }
+    public var isReady: Bool { notifications.hasReceived("READY=1") }
 
     /// Waits for `READY=1`; throws if the daemon ends first or the timeout passes.
     public func waitUntilReady(timeout: Duration) async throws {

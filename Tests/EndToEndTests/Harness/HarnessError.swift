@@ -1,7 +1,5 @@
 /// What went wrong in the end-to-end harness itself (as opposed to an expectation about jobq).
 enum HarnessError: Error, CustomStringConvertible {
-    /// The notify socket could not be created.
-    case notifySocket(path: String, reason: String)
     /// The daemon exited while the test waited for it to become ready.
     case daemonExitedEarly(status: String, log: String)
     /// A condition on the daemon or the database did not hold in time.
@@ -11,8 +9,6 @@ enum HarnessError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .notifySocket(let path, let reason):
-            "cannot create the notify socket \(path): \(reason)"
         case .daemonExitedEarly(let status, let log):
             "jobqd exited (\(status)) before it was ready; its log:\n\(log)"
         case .timedOut(let what, let detail, let log):

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -12,12 +14,14 @@ public struct NotifySocketError: Error, CustomStringConvertible {
 }
 
 /// The service manager's end of the sd_notify protocol, as a test plays it: a Unix datagram
-/// socket whose path goes into the daemon's `$NOTIFY_SOCKET`. Reading never blocks, so callers
-/// poll it (with `waitUntil`) instead of parking a thread of the cooperative pool.
+/// socket whose path goes into the daemon's `$NOTIFY_SOCKET`. It collects every assignment
+/// the daemon sends (`READY=1`, `STATUS=…`, `STOPPING=1`), in order. Reading never blocks, so
+/// callers poll it (with `waitUntil`) instead of parking a thread of the cooperative pool.
 public final class NotifySocket: Sendable {
     /// The bound socket file (removed when the value goes away).
     public let path: String
     private let descriptor: Int32
+    private let received = Mutex<[String]>([])
 
     /// Binds a new socket at `path` (which must not exist and must fit a socket address).
     public init(path: String) throws(NotifySocketError) {
@@ -50,21 +54,24 @@ public final class NotifySocket: Sendable {
         unlink(path)
     }
 
-    /// Every notification received since the last call, one string per datagram
-    /// (e.g. `"READY=1\nSTATUS=Taking jobs"`).
-    public func receive() -> [String] {
-        var messages: [String] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
-            if count > 0 {
-                messages.append(String(decoding: buffer[0..<count], as: UTF8.self))
-            } else if count < 0 && errno == EINTR {
-                continue
-            } else {
-                return messages
+    /// Every assignment received so far (`"READY=1"`, `"STATUS=Taking jobs"`, …), oldest first.
+    public var assignments: [String] {
+        received.withLock { received in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                let message = String(decoding: buffer[0..<count], as: UTF8.self)
+                received.append(contentsOf: message.split(separator: "\n").map(String.init))
             }
+            return received
         }
+    }
+
+    /// Whether the daemon has sent `assignment` (e.g. `"READY=1"`).
+    public func hasReceived(_ assignment: String) -> Bool {
+        assignments.contains(assignment)
     }
 
     private static func lastError(_ call: String) -> String {
