@@ -118,7 +118,7 @@ public struct Soak: Sendable {
         // Runs that were running at a kill without their process recorded (for messages).
         var unrecorded = Set<Run>()
 
-        var daemon = try DaemonProcess.launch(
+        var daemon = try JobqdProcess.launch(
             database: database, directory: options.directory, arguments: daemonArguments)
         do {
             for threshold in thresholds {
@@ -146,12 +146,12 @@ public struct Soak: Sendable {
                 if report.stops % 10 == 0 || report.stops == options.stops {
                     note("stop \(report.stops)/\(options.stops): \(try finished(probe)) of \(ids.count) jobs ended")
                 }
-                daemon = try DaemonProcess.launch(
+                daemon = try JobqdProcess.launch(
                     database: database, directory: options.directory, arguments: daemonArguments)
             }
             try await waitUntilReady(daemon, toBeStopped: &toBeStopped, unrecorded: unrecorded, report: &report)
             try await waitForProgress(probe, daemon, "every job to end") { try probe.unfinished() == 0 }
-            let exit = try await daemon.terminate()
+            let exit = try await daemon.terminate(timeout: .seconds(60))
             if exit.exitStatus != 0 {
                 report.problems.append("the last jobqd ended with \(exit.termination): \(daemon.log)")
             }
@@ -225,7 +225,7 @@ public struct Soak: Sendable {
     /// Waits for READY=1, then checks that no process of a run cut short by an earlier stop is
     /// still alive: recovery must stop them before the daemon takes work (SPEC §2).
     private func waitUntilReady(
-        _ daemon: DaemonProcess, toBeStopped: inout Set<Run>, unrecorded: Set<Run>, report: inout SoakReport
+        _ daemon: JobqdProcess, toBeStopped: inout Set<Run>, unrecorded: Set<Run>, report: inout SoakReport
     ) async throws {
         try await daemon.waitUntilReady(timeout: .seconds(60))
         let survivors = ProcessTable.processes(withEnvironment: Self.markerName, equalTo: token).filter { process in
@@ -247,14 +247,14 @@ public struct Soak: Sendable {
 
     /// Polls until `condition` holds; throws when the daemon dies or no job ends for the stall timeout.
     private func waitForProgress(
-        _ probe: DatabaseProbe, _ daemon: DaemonProcess, _ what: String, _ condition: () throws -> Bool
+        _ probe: DatabaseProbe, _ daemon: JobqdProcess, _ what: String, _ condition: () throws -> Bool
     ) async throws {
         let clock = ContinuousClock()
         var lastCount = -1
         var lastChange = clock.now
         while try !condition() {
-            if daemon.child.hasExited {
-                let result = try await daemon.child.waitForExit(timeout: .seconds(10))
+            if daemon.hasExited {
+                let result = try await daemon.process.waitForExit(timeout: .seconds(10))
                 throw SoakError(
                     description: "jobqd ended (\(result.termination)) while waiting for \(what): \(daemon.log)")
             }
@@ -271,12 +271,12 @@ public struct Soak: Sendable {
         }
     }
 
-    private func stop(_ daemon: DaemonProcess, report: inout SoakReport) async throws {
+    private func stop(_ daemon: JobqdProcess, report: inout SoakReport) async throws {
         switch options.stop {
         case .kill:
             try await daemon.kill()
         case .terminate:
-            let result = try await daemon.terminate()
+            let result = try await daemon.terminate(timeout: .seconds(60))
             if result.exitStatus != 0 {
                 report.problems.append("jobqd did not stop cleanly on SIGTERM: \(result.termination); \(daemon.log)")
             }

@@ -42,7 +42,7 @@ struct DaemonFaultTests {
                 ) {
                     daemon.log.contains("is locked by another process")
                 }
-                #expect(!daemon.child.hasExited)
+                #expect(!daemon.hasExited)
                 try lock.execute("COMMIT")
 
                 try await workspace.waitUntilAllEnded(store)

@@ -1,7 +1,5 @@
 /// What went wrong in the end-to-end harness itself (as opposed to an expectation about jobq).
 enum HarnessError: Error, CustomStringConvertible {
-    /// The daemon exited while the test waited for it to become ready.
-    case daemonExitedEarly(status: String, log: String)
     /// A condition on the daemon or the database did not hold in time.
     case timedOut(what: String, detail: String, log: String)
     /// `jobq` did not do what a helper needed (e.g. print a job id).
@@ -9,8 +7,6 @@ enum HarnessError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .daemonExitedEarly(let status, let log):
-            "jobqd exited (\(status)) before it was ready; its log:\n\(log)"
         case .timedOut(let what, let detail, let log):
             "timed out waiting for \(what)\(detail.isEmpty ? "" : " (\(detail))"); jobqd's log:\n\(log)"
         case .unexpectedOutput(let command, let result):

@@ -22,7 +22,7 @@ final class Scenario: Sendable {
     let database: String
     /// A reader of the database (the tests never write through it: `jobq` does).
     let store: JobStore
-    private let daemons = Mutex<[DaemonHarness]>([])
+    private let daemons = Mutex<[JobqdProcess]>([])
 
     /// The options every daemon gets unless a test overrides them: short grace periods, so
     /// the suite stays fast, and debug logs for diagnostics.
@@ -59,11 +59,11 @@ final class Scenario: Sendable {
     @discardableResult
     func startDaemon(
         _ options: [String: String] = [:], environment extra: [String: String] = [:], waitUntilReady: Bool = true
-    ) async throws -> DaemonHarness {
+    ) async throws -> JobqdProcess {
         let merged = Self.defaultDaemonOptions.merging(options) { $1 }
         let arguments = ["--db", database] + merged.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] }
         let number = daemons.withLock { $0.count }
-        let daemon = try DaemonHarness(
+        let daemon = try JobqdProcess(
             arguments: arguments, environment: environment().merging(extra) { $1 },
             notifyPath: directory + "/notify-\(number).sock")
         daemons.withLock { $0.append(daemon) }
@@ -237,7 +237,7 @@ func withScenario(_ body: (Scenario) async throws -> Void) async throws {
         } catch {
             await scenario.tearDown()
             Attachment.record(scenario.daemonLogs, named: "jobqd.log")
-            if error is HarnessError { throw error }
+            if error is HarnessError || error is JobqdProcessError { throw error }
             Issue.record("jobqd's logs:\n\(scenario.daemonLogs)")
             throw error
         }
