@@ -6,8 +6,9 @@ import Synchronization
 
 /// The daemon's main loop. It keeps one `QueueWorker` per queue in step with the `queues`
 /// table, wakes producers when the store changes (doorbell, safety-net poll, finished jobs),
-/// forwards cancel requests to running jobs, and on graceful shutdown stops intake, lets
-/// running jobs drain up to the drain timeout, then interrupts them.
+/// forwards cancel requests to running jobs, saves their output now and then (for
+/// `jobq logs --follow`), keeps systemd's `STATUS=` current, and on graceful shutdown stops
+/// intake, lets running jobs drain up to the drain timeout, then interrupts them.
 public final class Dispatcher: Service {
     private let store: JobStore
     private let configuration: DaemonConfiguration
@@ -151,7 +152,6 @@ public final class Dispatcher: Service {
                 }
             }
             var lastVersion: Int64 = -1
-            var deadline = ContinuousClock.now
             while !state.withLock({ $0.stopping }) {
                 do {
                     // Read the version first: a commit that lands while we look is then seen
@@ -163,11 +163,10 @@ public final class Dispatcher: Service {
                 } catch {
                     logger.error("cannot read queue settings; retrying", metadata: ["error": "\(error)"])
                 }
-                // Sleep until a doorbell ring or a finished job; poll the database now and then
-                // as a safety net for writers that do not ring (e.g. the sqlite3 shell).
+                // Sleep until a doorbell ring (or the stop); poll the database now and then as a
+                // safety net for writers that do not ring (e.g. the sqlite3 shell).
                 while !state.withLock({ $0.stopping }) {
-                    deadline = .now + configuration.pollInterval
-                    if await wake.wait(until: deadline) { break }
+                    if await wake.wait(until: .now + configuration.pollInterval) { break }
                     if let version = try? await store.dataVersion(), version != lastVersion { break }
                 }
             }
