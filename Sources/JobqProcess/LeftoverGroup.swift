@@ -19,6 +19,8 @@ extension ProcessSupervisor {
         if let leader = ProcessStat.read(pid: processGroup), leader.startTime != leaderStartTime {
             return .pidReused
         }
+        // Only exited members left (zombies nobody has reaped yet): nothing to stop.
+        guard hasLiveMember(processGroup) else { return .nothingLeft }
         if kill(-processGroup, SIGTERM) != 0 {
             return errno == ESRCH ? .nothingLeft : .notPermitted
         }
@@ -27,14 +29,19 @@ extension ProcessSupervisor {
         return await waitUntilEmpty(processGroup, within: .seconds(2)) ? .killed : .survived
     }
 
-    /// Polls until no process is left in `group` (true) or `limit` has passed (false). Returns false at once
-    /// when the task is cancelled.
+    /// Polls until no live process is left in `group` (true) or `limit` has passed (false). Returns false at
+    /// once when the task is cancelled.
+    ///
+    /// Zombies do not count: these processes are not our children, and where their new parent (pid 1, or a
+    /// container's init) reaps late, an exited member would otherwise hold the group "alive" for the whole
+    /// grace, and every restart after a crash would wait it out.
     private static func waitUntilEmpty(_ group: Int32, within limit: Duration) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + limit
         var interval = Duration.milliseconds(2)
         while true {
             if kill(-group, 0) != 0 && errno == ESRCH { return true }
+            if !hasLiveMember(group) { return true }
             let now = clock.now
             if now >= deadline { return false }
             do {
@@ -44,6 +51,20 @@ extension ProcessSupervisor {
             }
             interval = min(interval * 2, .milliseconds(50))
         }
+    }
+
+    /// Whether a process of `group` exists that has not exited (a zombie has). Scans `/proc`.
+    static func hasLiveMember(_ group: Int32) -> Bool {
+        guard let directory = opendir("/proc") else { return true }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = Int32(name), let stat = ProcessStat.read(pid: pid) else { continue }
+            if stat.processGroup == group && stat.state != "Z" && stat.state != "X" { return true }
+        }
+        return false
     }
 }
 

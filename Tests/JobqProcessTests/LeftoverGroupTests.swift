@@ -33,7 +33,8 @@ struct LeftoverGroupTests {
         let stopped = await ProcessSupervisor.stopLeftoverGroup(
             processGroup: leader, leaderStartTime: startTime, grace: .seconds(5))
         #expect(stopped == .stopped)
-        #expect(kill(-leader, 0) != 0 && errno == ESRCH)
+        // Stopped means no live member: exited ones may still wait to be reaped by their new parent.
+        #expect(!ProcessSupervisor.hasLiveMember(leader))
 
         let again = await ProcessSupervisor.stopLeftoverGroup(
             processGroup: leader, leaderStartTime: startTime, grace: .seconds(5))
@@ -48,7 +49,36 @@ struct LeftoverGroupTests {
         let result = await ProcessSupervisor.stopLeftoverGroup(
             processGroup: leader, leaderStartTime: startTime, grace: .milliseconds(200))
         #expect(result == .killed)
-        #expect(kill(-leader, 0) != 0 && errno == ESRCH)
+        // Stopped means no live member: exited ones may still wait to be reaped by their new parent.
+        #expect(!ProcessSupervisor.hasLiveMember(leader))
+        try await directory.remove()
+    }
+
+    /// A group whose only members have exited but are not reaped (their parent never waits) has nothing to
+    /// stop. Counting such zombies as alive made recovery signal them, wait out the grace and report them as
+    /// surviving SIGKILL — on every restart after a crash, where pid 1 reaps orphans late.
+    @Test func aGroupOfOnlyZombiesHasNothingLeftToStop() async throws {
+        let directory = TemporaryDirectory()
+        let zombieFile = directory.file("zombie")
+        let parentFile = directory.file("parent")
+        // The background `setsid sh` starts group G = its pid, writes it and exits; its parent then execs into
+        // a `sleep` that never reaps it, so G holds just that zombie.
+        let child = try TestSupport.supervisor.spawn(
+            TestSupport.shell(
+                "sh -c 'setsid sh -c \"echo \\$\\$ > \(zombieFile)\" & echo $$ > \(parentFile); exec sleep 1000' "
+                    + "> /dev/null 2>&1 &\n"
+                    + "while [ ! -s \(zombieFile) ] || [ ! -s \(parentFile) ]; do sleep 0.01; done"))
+        #expect(try await TestSupport.wait(child) == .exited(0))
+        let zombie = try #require(await TestSupport.pids(in: zombieFile, count: 1).first)
+        let parent = try #require(await TestSupport.pids(in: parentFile, count: 1).first)
+        defer { kill(parent, SIGKILL) }
+        while ProcessStat.read(pid: zombie)?.state != "Z" { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(ProcessStat.read(pid: zombie)?.processGroup == zombie)
+
+        let result = await ProcessSupervisor.stopLeftoverGroup(
+            processGroup: zombie, leaderStartTime: try #require(ProcessStat.startTime(of: zombie)),
+            grace: .milliseconds(100))
+        #expect(result == .nothingLeft)
         try await directory.remove()
     }
 
