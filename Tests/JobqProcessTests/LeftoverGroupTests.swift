@@ -61,18 +61,24 @@ struct LeftoverGroupTests {
         let directory = TemporaryDirectory()
         let zombieFile = directory.file("zombie")
         let parentFile = directory.file("parent")
-        // The background `setsid sh` starts group G = its pid, writes it and exits; its parent then execs into
-        // a `sleep` that never reaps it, so G holds just that zombie.
+        // The inner `setsid sh` starts group G = its pid, waits until its parent has exec'd into a `sleep`
+        // (which never reaps anyone), writes its pid and exits: G then holds just that zombie. The parent has a
+        // session of its own too, so stopping the spawned shell's group when it exits leaves it alone.
         let child = try TestSupport.supervisor.spawn(
             TestSupport.shell(
-                "sh -c 'setsid sh -c \"echo \\$\\$ > \(zombieFile)\" & echo $$ > \(parentFile); exec sleep 1000' "
-                    + "> /dev/null 2>&1 &\n"
+                "setsid sh -c 'setsid sh -c \"while [ \\\"\\$(cat /proc/\\$PPID/comm)\\\" != sleep ]; do sleep 0.01; done; "
+                    + "echo \\$\\$ > \(zombieFile)\" & echo $$ > \(parentFile); exec sleep 1000' > /dev/null 2>&1 &\n"
                     + "while [ ! -s \(zombieFile) ] || [ ! -s \(parentFile) ]; do sleep 0.01; done"))
         #expect(try await TestSupport.wait(child) == .exited(0))
         let zombie = try #require(await TestSupport.pids(in: zombieFile, count: 1).first)
         let parent = try #require(await TestSupport.pids(in: parentFile, count: 1).first)
         defer { kill(parent, SIGKILL) }
-        while ProcessStat.read(pid: zombie)?.state != "Z" { try await Task.sleep(for: .milliseconds(5)) }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        while ProcessStat.read(pid: zombie)?.state != "Z" {
+            try #require(clock.now < deadline, "pid \(zombie) did not become a zombie")
+            try await Task.sleep(for: .milliseconds(5))
+        }
         #expect(ProcessStat.read(pid: zombie)?.processGroup == zombie)
 
         let result = await ProcessSupervisor.stopLeftoverGroup(
