@@ -82,6 +82,12 @@ final class TransitionWriter: Sendable {
 
     /// The writer loop. Runs until `close()` and every submitted transition is written.
     func run() async {
+        await write(on: store)
+    }
+
+    /// The loop itself, on the store's own thread: each batch is written without a hop to
+    /// that thread and back, and a wake-up lands there directly.
+    private func write(on store: isolated JobStore) async {
         var failures = 0
         while true {
             let (batch, closed) = state.withLock { state -> ([Transition], Bool) in
@@ -96,7 +102,7 @@ final class TransitionWriter: Sendable {
             }
             while true {
                 do {
-                    try await commit(batch)
+                    try commit(batch, on: store)
                     failures = 0
                     break
                 } catch {
@@ -116,7 +122,7 @@ final class TransitionWriter: Sendable {
 
     /// Writes one batch in one transaction (`JobStore.record`: all or nothing, so a failed
     /// batch is retried whole), then resumes the waiting starts and runs the finish callbacks.
-    private func commit(_ batch: [Transition]) async throws(StoreError) {
+    private func commit(_ batch: [Transition], on store: isolated JobStore) throws(StoreError) {
         var transitions = RunTransitions()
         var outputs: [JobID: (attempt: Int, stdout: [UInt8], stderr: [UInt8])] = [:]
         for transition in batch {
@@ -128,7 +134,7 @@ final class TransitionWriter: Sendable {
             }
         }
         transitions.outputs = outputs.map { ($0.key, $0.value.attempt, $0.value.stdout, $0.value.stderr) }
-        let (started, finished) = try await store.record(transitions)
+        let (started, finished) = try store.record(transitions)
         for transition in batch {
             switch transition {
             case .start(let start, let continuation): continuation.resume(returning: started.contains(start.id))

@@ -29,7 +29,7 @@ final class WakeSignal: Sendable {
     /// when the task is cancelled. Returns whether a signal ended the wait; a cancelled wait
     /// leaves a pending signal for the next one.
     @discardableResult
-    func wait() async -> Bool {
+    nonisolated(nonsending) func wait() async -> Bool {
         let id = state.withLock { state -> Int in
             state.nextID += 1
             return state.nextID
