@@ -32,18 +32,10 @@ public struct Machine: CustomStringConvertible, Sendable {
 
     /// The first "model name" line of /proc/cpuinfo.
     private static func cpuModel() -> String {
-        guard let file = fopen("/proc/cpuinfo", "r") else { return "unknown CPU" }
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let text = String(cString: line)
-            if text.hasPrefix("model name"), let colon = text.firstIndex(of: ":") {
-                return String(text[text.index(after: colon)...].drop(while: { $0 == " " }).filter { $0 != "\n" })
-            }
-        }
-        return "unknown CPU"
+        guard let line = firstLine(of: "/proc/cpuinfo", startingWith: "model name"),
+            let colon = line.firstIndex(of: ":")
+        else { return "unknown CPU" }
+        return String(line[line.index(after: colon)...].drop(while: { $0 == " " }))
     }
 
     private static func kernel() -> String {
@@ -60,4 +52,19 @@ public struct Machine: CustomStringConvertible, Sendable {
         let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M UTC", &parts)
         return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// The first line of the text file at `path` that starts with `prefix`, without its newline;
+/// `nil` if the file cannot be read or has no such line. For /proc files.
+public func firstLine(of path: String, startingWith prefix: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var line: UnsafeMutablePointer<CChar>?
+    var capacity = 0
+    defer { free(line) }
+    while getline(&line, &capacity, file) > 0, let line {
+        let text = String(cString: line)
+        if text.hasPrefix(prefix) { return String(text.filter { $0 != "\n" }) }
+    }
+    return nil
 }

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import JobqStore
 import JobqTestSupport
 
@@ -42,20 +43,11 @@ struct Jobqd {
 
     /// A `kB` line of /proc/PID/status (`VmRSS`, `VmHWM`), in KiB.
     func status(_ field: String) throws -> Int {
-        guard let file = fopen("/proc/\(process.pid)/status", "r") else {
-            throw BenchmarkError("cannot read /proc/\(process.pid)/status: jobqd is gone")
-        }
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let text = String(cString: line)
-            if text.hasPrefix(field + ":"), let value = Int(text.dropFirst(field.count + 1).filter(\.isNumber)) {
-                return value
-            }
-        }
-        throw BenchmarkError("no \(field) in /proc/\(process.pid)/status")
+        let path = "/proc/\(process.pid)/status"
+        guard let line = firstLine(of: path, startingWith: field + ":"),
+            let value = Int(line.dropFirst(field.count + 1).filter(\.isNumber))
+        else { throw BenchmarkError("no \(field) in \(path) (is jobqd gone?)") }
+        return value
     }
 }
 
