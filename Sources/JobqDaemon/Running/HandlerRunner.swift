@@ -24,37 +24,37 @@ public struct HandlerRunner: JobRunner {
         guard let handler = handlers[job.queue] ?? fallback else {
             return RunReport(outcome: .failed(exitCode: nil, signal: nil, reason: "no handler for queue '\(job.queue)'"))
         }
-        let stopRequested = WakeSignal()
-        control.onStop { _ in stopRequested.signal() }
-        let outcome = await withTaskGroup(of: JobOutcome?.self) { group -> JobOutcome in
-            group.addTask {
-                do {
-                    try await handler(job)
-                    return .succeeded
-                } catch {
-                    return .failed(exitCode: nil, signal: nil, reason: "\(error)")
-                }
+        // The handler runs in a task of its own, bound to this one (awaited at once, cancelled
+        // with it), so that a stop request can cancel it.
+        let handling = Task {
+            do {
+                try await handler(job)
+                return JobOutcome.succeeded
+            } catch {
+                return JobOutcome.failed(exitCode: nil, signal: nil, reason: "\(error)")
             }
-            group.addTask {
-                await stopRequested.wait()
-                return nil
-            }
-            if let timeout = job.timeout {
+        }
+        control.onStop { _ in handling.cancel() }
+        let outcome: JobOutcome
+        if let timeout = job.timeout {
+            outcome = await withTaskGroup(of: JobOutcome?.self) { group -> JobOutcome in
+                group.addTask { await withTaskCancellationHandler { await handling.value } onCancel: { handling.cancel() } }
                 group.addTask {
                     try? await Task.sleep(for: timeout)
                     if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
                     return nil
                 }
-            }
-            // The handler's outcome ends the run; a stop request cancels the handler first.
-            while let next = await group.next() {
-                if let next {
-                    group.cancelAll()
-                    return next
+                // The handler's outcome ends the run; the timer only ever returns nil.
+                while let next = await group.next() {
+                    if let next {
+                        group.cancelAll()
+                        return next
+                    }
                 }
-                if control.stopReason != nil { group.cancelAll() }
+                return await handling.value
             }
-            return .succeeded
+        } else {
+            outcome = await withTaskCancellationHandler { await handling.value } onCancel: { handling.cancel() }
         }
         return RunReport(outcome: control.stopReason?.outcome ?? outcome)
     }
