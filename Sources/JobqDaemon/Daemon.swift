@@ -123,8 +123,10 @@ public struct Daemon: Sendable {
                             processGroup: processGroup, leaderStartTime: startTime, grace: grace)
                         logger.info(
                             "stopped what an interrupted job left running",
-                            metadata: ["job.id": "\(run.id)", "process.group": "\(processGroup)",
-                                       "process.recorded": "\(run.process != nil)", "result": "\(result)"])
+                            metadata: [
+                                "job.id": "\(run.id)", "process.group": "\(processGroup)",
+                                "process.recorded": "\(run.process != nil)", "result": "\(result)",
+                            ])
                     }
                 }
             }

@@ -55,5 +55,5 @@ public struct DaemonConfiguration: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -795,7 +795,9 @@ public actor JobStore {
     }
     // MARK: Rows of the daemon's transitions (inside a write transaction)
 
-    private func startRows(_ starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)]) throws -> Set<JobID> {
+    private func startRows(_ starts: [(id: JobID, attempt: Int, startedAt: Timestamp, process: ProcessRecord?)]) throws
+        -> Set<JobID>
+    {
         var started = Set<JobID>()
         let statement = try connection.prepare(
             """
@@ -880,7 +882,6 @@ public actor JobStore {
         try statement.bind(Self.tail(stderr), at: 4)
         try statement.run()
     }
-
 
     /// Applies one fenced result other than success; `nil` when the fence rejected it.
     private func applyUnsuccessful(_ result: JobResult) throws -> JobState? {

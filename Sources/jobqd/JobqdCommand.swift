@@ -5,7 +5,7 @@ import JobqStore
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `jobqd`: parses options, sets up logging once, and runs the daemon library.
@@ -21,7 +21,10 @@ struct JobqdCommand: AsyncParsableCommand {
             Example: jobqd --db /tmp/demo.db --concurrency 4 --log-level debug
             """)
 
-    @Option(help: "The database file (default: $JOBQ_DB, $STATE_DIRECTORY/jobq.db, /var/lib/jobq/jobq.db if it exists, else ~/.local/state/jobq/jobq.db).")
+    @Option(
+        help:
+            "The database file (default: $JOBQ_DB, $STATE_DIRECTORY/jobq.db, /var/lib/jobq/jobq.db if it exists, else ~/.local/state/jobq/jobq.db)."
+    )
     var db: String?
 
     @Option(help: "Jobs run at once per queue, for queues without their own setting (default: the number of CPUs).")
@@ -39,7 +42,10 @@ struct JobqdCommand: AsyncParsableCommand {
     @Option(help: "Between SIGTERM and SIGKILL when a job's process group is stopped.")
     var killGrace: DurationOption = DurationOption(.seconds(5))
 
-    @Option(help: "How the daemon commits job state changes: 'normal' (group commit; a power loss may re-run the last jobs) or 'full' (every commit synced).")
+    @Option(
+        help:
+            "How the daemon commits job state changes: 'normal' (group commit; a power loss may re-run the last jobs) or 'full' (every commit synced)."
+    )
     var durability: DurabilityOption = .normal
 
     @Option(help: "trace, debug, info, notice, warning, error or critical.")

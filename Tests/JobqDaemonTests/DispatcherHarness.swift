@@ -96,7 +96,12 @@ struct DispatcherHarness {
 final class Concurrency: Sendable {
     private let state = Mutex<(now: Int, peak: Int)>((0, 0))
 
-    func enter() { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) } }
+    func enter() {
+        state.withLock {
+            $0.now += 1
+            $0.peak = max($0.peak, $0.now)
+        }
+    }
     func leave() { state.withLock { $0.now -= 1 } }
     var now: Int { state.withLock { $0.now } }
     var peak: Int { state.withLock { $0.peak } }

@@ -77,7 +77,10 @@ public final class Dispatcher: Service {
         notifier.notify("STOPPING=1\nSTATUS=Draining \(running.count) running jobs")
         logger.info(
             "stopping: no new jobs start",
-            metadata: ["jobs.running": "\(running.count)", "drain.timeout": "\(DurationText.format(configuration.drainTimeout))"])
+            metadata: [
+                "jobs.running": "\(running.count)",
+                "drain.timeout": "\(DurationText.format(configuration.drainTimeout))",
+            ])
         for worker in workers { worker.stopIntake() }
         stopRequested.signal()
         wake.signal()
@@ -180,7 +183,8 @@ public final class Dispatcher: Service {
         while await !drained.wait(until: .now + configuration.outputFlushInterval) {
             for control in running.all {
                 guard let output = control.outputIfChanged() else { continue }
-                writer.recordOutput(control.jobID, attempt: control.attempt, stdout: output.stdout, stderr: output.stderr)
+                writer.recordOutput(
+                    control.jobID, attempt: control.attempt, stdout: output.stdout, stderr: output.stderr)
             }
         }
     }

@@ -7,8 +7,8 @@ import Synchronization
 /// One queue at work: a producer moves due jobs from the store into a bounded
 /// `AsyncQueue` — claiming again once half of it is free, so memory is at most the capacity
 /// whatever the backlog, at one claim per half buffer — and a pool of consumers, up to the
-/// queue's concurrency, takes jobs from it and runs them. A consumer that waits longer than the idle timeout ends; the pool grows again
-/// when work arrives.
+/// queue's concurrency, takes jobs from it and runs them. A consumer that waits longer than
+/// the idle timeout ends; the pool grows again when work arrives.
 ///
 /// There is one producer per queue: all claims go through the store's single connection, so
 /// more producers would only wait on each other.

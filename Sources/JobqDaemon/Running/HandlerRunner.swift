@@ -22,7 +22,8 @@ public struct HandlerRunner: JobRunner {
 
     public func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport {
         guard let handler = handlers[job.queue] ?? fallback else {
-            return RunReport(outcome: .failed(exitCode: nil, signal: nil, reason: "no handler for queue '\(job.queue)'"))
+            return RunReport(
+                outcome: .failed(exitCode: nil, signal: nil, reason: "no handler for queue '\(job.queue)'"))
         }
         // The handler runs in a task of its own, bound to this one (awaited at once, cancelled
         // with it), so that a stop request can cancel it.
@@ -38,7 +39,13 @@ public struct HandlerRunner: JobRunner {
         let outcome: JobOutcome
         if let timeout = job.timeout {
             outcome = await withTaskGroup(of: JobOutcome?.self) { group -> JobOutcome in
-                group.addTask { await withTaskCancellationHandler { await handling.value } onCancel: { handling.cancel() } }
+                group.addTask {
+                    await withTaskCancellationHandler {
+                        await handling.value
+                    } onCancel: {
+                        handling.cancel()
+                    }
+                }
                 group.addTask {
                     try? await Task.sleep(for: timeout)
                     if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
@@ -54,7 +61,11 @@ public struct HandlerRunner: JobRunner {
                 return await handling.value
             }
         } else {
-            outcome = await withTaskCancellationHandler { await handling.value } onCancel: { handling.cancel() }
+            outcome = await withTaskCancellationHandler {
+                await handling.value
+            } onCancel: {
+                handling.cancel()
+            }
         }
         return RunReport(outcome: control.stopReason?.outcome ?? outcome)
     }

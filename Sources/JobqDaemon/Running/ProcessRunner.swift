@@ -86,7 +86,8 @@ public struct ProcessRunner: JobRunner {
         } else {
             switch termination {
             case .exited(0): outcome = .succeeded
-            case .exited(let code): outcome = .failed(exitCode: Int(code), signal: nil, reason: Termination.exited(code).description)
+            case .exited(let code):
+                outcome = .failed(exitCode: Int(code), signal: nil, reason: Termination.exited(code).description)
             case .signaled(let signal):
                 outcome = .failed(exitCode: nil, signal: Int(signal), reason: Termination.signaled(signal).description)
             case .statusLost: outcome = .failed(exitCode: nil, signal: nil, reason: Termination.statusLost.description)

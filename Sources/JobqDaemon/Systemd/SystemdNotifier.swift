@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Talks to the service manager over `$NOTIFY_SOCKET` (the sd_notify protocol): `READY=1`
