@@ -20,14 +20,14 @@ public final class RunControl: Sendable {
     /// Its attempt number (the fencing token of this run).
     public let attempt: Int
 
-    fileprivate struct State {
+    private struct State {
         var reason: StopReason?
         var onStop: (@Sendable (StopReason) -> Void)?
         var output: (@Sendable () -> RunOutput)?
         var savedBytes: UInt64 = 0
     }
 
-    fileprivate let state = Mutex(State())
+    private let state = Mutex(State())
 
     init(jobID: JobID, attempt: Int) {
         self.jobID = jobID
@@ -57,9 +57,7 @@ public final class RunControl: Sendable {
         }
         if let pending { handler(pending) }
     }
-}
 
-extension RunControl {
     /// Lets the dispatcher read the run's output so far, to save it now and then for
     /// `jobq logs --follow`. Runners whose jobs write no output need not call it.
     public func provideOutput(_ source: @escaping @Sendable () -> RunOutput) {
