@@ -31,7 +31,7 @@ struct JobExecutor: Sendable {
         let observer = RunObserver(processStarted: { record in
             writer.recordProcess(job.id, attempt: job.attempt, record)
         })
-        let report = await runner.run(job, control: control, observer: observer)
+        let report = await run(job, control: control, observer: observer)
         let finishedAt = Timestamp.now()
         let (logger, onFinish) = (self.logger, self.onFinish)
         writer.finish(
@@ -48,6 +48,23 @@ struct JobExecutor: Sendable {
                     "job.duration": "\(DurationText.format(startedAt.duration(to: finishedAt)))",
                     "job.state": "\(state.map(\.rawValue) ?? "superseded")",
                 ])
+        }
+    }
+
+    /// Hands the job to the runner, with its timeout armed: when it passes, the run is asked
+    /// to stop like any other stop (cancel, drain), so runners need no timer of their own.
+    private func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport {
+        guard let timeout = job.timeout else {
+            return await runner.run(job, control: control, observer: observer)
+        }
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
+            }
+            let report = await runner.run(job, control: control, observer: observer)
+            group.cancelAll()
+            return report
         }
     }
 }

@@ -36,36 +36,10 @@ public struct HandlerRunner: JobRunner {
             }
         }
         control.onStop { _ in handling.cancel() }
-        let outcome: JobOutcome
-        if let timeout = job.timeout {
-            outcome = await withTaskGroup(of: JobOutcome?.self) { group -> JobOutcome in
-                group.addTask {
-                    await withTaskCancellationHandler {
-                        await handling.value
-                    } onCancel: {
-                        handling.cancel()
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: timeout)
-                    if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
-                    return nil
-                }
-                // The handler's outcome ends the run; the timer only ever returns nil.
-                while let next = await group.next() {
-                    if let next {
-                        group.cancelAll()
-                        return next
-                    }
-                }
-                return await handling.value
-            }
-        } else {
-            outcome = await withTaskCancellationHandler {
-                await handling.value
-            } onCancel: {
-                handling.cancel()
-            }
+        let outcome = await withTaskCancellationHandler {
+            await handling.value
+        } onCancel: {
+            handling.cancel()
         }
         return RunReport(outcome: control.stopReason?.outcome ?? outcome)
     }

@@ -42,8 +42,8 @@ public struct RunOutput: Sendable {
 /// embeds jobq can run them in-process (`HandlerRunner`).
 ///
 /// The job is already marked running when `run` is called. The runner must honour
-/// `control`: when it is asked to stop, end the run promptly and report the stop reason's
-/// outcome (`StopReason.outcome`).
+/// `control`: when it is asked to stop — a cancel, the job's timeout (armed by the caller),
+/// the drain — end the run promptly and report the stop reason's outcome (`StopReason.outcome`).
 public protocol JobRunner: Sendable {
     func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport
 }

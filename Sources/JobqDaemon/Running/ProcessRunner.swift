@@ -56,29 +56,8 @@ public struct ProcessRunner: JobRunner {
                 stdout: output.stdout, stderr: output.stderr,
                 written: output.stdoutByteCount + output.stderrByteCount)
         }
-        let termination: Termination?
-        if let timeout = job.timeout {
-            termination = await withTaskGroup(of: Termination?.self) { group -> Termination? in
-                group.addTask { try? await child.wait() }
-                group.addTask {
-                    try? await Task.sleep(for: timeout)
-                    if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
-                    return nil
-                }
-                // The first non-nil result is the termination; the timer only ever returns nil.
-                while let next = await group.next() {
-                    if let next {
-                        group.cancelAll()
-                        return next
-                    }
-                    if Task.isCancelled { break }
-                }
-                group.cancelAll()
-                return nil
-            }
-        } else {
-            termination = try? await child.wait()
-        }
+        // Throws only when this task is cancelled (the daemon going away without a drain).
+        let termination = try? await child.wait()
         let output = child.output()
         let outcome: JobOutcome
         if let reason = control.stopReason {
