@@ -42,8 +42,7 @@ struct Cancel: AsyncParsableCommand {
             stdout.write("cancelled \(count) \(count == 1 ? "job" : "jobs") in queue \(queue.displaySafe)\n")
             return
         }
-        var seen = Set<JobID>()
-        let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
+        let ids = self.ids.uniqueIDs
         let results: [(id: JobID, before: JobState, after: JobState)]? = try await database.reading { store in
             let before = try await store.states(of: ids)
             if let missing = ids.first(where: { before[$0] == nil }) { throw database.jobNotFound(missing) }

@@ -27,8 +27,7 @@ struct Retry: AsyncParsableCommand {
 
     func run() async throws {
         let database = Database(global, environment: ProcessEnvironment.current)
-        var seen = Set<JobID>()
-        let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
+        let ids = self.ids.uniqueIDs
         let retried: [JobID: JobState]? = try await database.reading { store in
             let before = try await store.states(of: ids)
             for id in ids {

@@ -35,8 +35,7 @@ struct Wait: AsyncParsableCommand {
 
     func run() async throws {
         let database = Database(global, environment: ProcessEnvironment.current)
-        var seen = Set<JobID>()
-        let ids = self.ids.map(\.id).filter { seen.insert($0).inserted }
+        let ids = self.ids.uniqueIDs
         guard let store = try await database.openExisting() else { throw database.jobNotFound(ids[0]) }
         let watcher = ChangeWatcher(store: store, timeout: timeout?.duration)
         var display = ProgressChoice.enabled(progress) ? ProgressDisplay(stream: .standardError) : nil

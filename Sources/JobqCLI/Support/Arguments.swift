@@ -38,6 +38,14 @@ struct JobIDArgument: ExpressibleByArgument, Sendable, Hashable {
     }
 }
 
+extension [JobIDArgument] {
+    /// The ids in the order given, each once (`jobq wait 3 3` waits for job 3).
+    var uniqueIDs: [Int64] {
+        var seen = Set<Int64>()
+        return map(\.id).filter { seen.insert($0).inserted }
+    }
+}
+
 /// A count that must be at least 1 (`--concurrency`, `--capacity`, `--limit`).
 struct PositiveInt: ExpressibleByArgument, Sendable {
     /// The value.
