@@ -65,7 +65,7 @@ import Testing
         }
     }
 
-    @Test func aProducerWithAFullBufferKeepsTheJobItHoldsThroughWakeUps() async throws {
+    @Test func aProducerWithAFullBufferReleasesNothingOnWakeUps() async throws {
         let gate = Gate()
         try await DispatcherHarness.run(concurrency: 1, capacity: 2) { job in
             if job.queue == "q" { await gate.wait() }

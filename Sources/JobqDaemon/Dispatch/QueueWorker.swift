@@ -121,8 +121,8 @@ final class QueueWorker: Sendable {
                 waitingForRoom.store(false, ordering: .sequentiallyConsistent)
                 continue
             }
-            // The only producer: the buffer cannot fill up behind our back, so the puts below
-            // suspend only if the worker stops or pauses meanwhile.
+            // The only producer: the buffer cannot fill up behind our back, so the jobs
+            // claimed fit; a put fails only if the buffer was shut down meanwhile (stop).
             let limit = min(Self.claimBatch, room)
             let claimed: [ClaimedJob]
             do {
@@ -138,12 +138,12 @@ final class QueueWorker: Sendable {
                 continue
             }
             var handedOver = 0
-            while handedOver < claimed.count, await put(claimed[handedOver]) {
+            while handedOver < claimed.count, (try? buffer.tryPut(claimed[handedOver])) != nil {
                 if handedOver == 0 { poolWake.signal() }
                 handedOver += 1
             }
             if handedOver < claimed.count {
-                // Paused, stopping or shut down while we held these: they go back, unstarted.
+                // Shut down while we held these: they go back, unstarted.
                 await release(claimed[handedOver...].map(\.id))
                 continue
             }
@@ -157,53 +157,6 @@ final class QueueWorker: Sendable {
                     await producerWake.wait()
                 }
             }
-        }
-    }
-
-    /// Puts `job` into the buffer, suspending while it is full (backpressure), unless the
-    /// queue is paused or intake stops first, or the buffer shuts down. Returns whether the job
-    /// is in the buffer; if not, the caller still holds it.
-    ///
-    /// Other wake-ups (new jobs, finished jobs, new settings) change nothing for a producer
-    /// without room, so the put goes on; they are passed on to the producer's loop afterwards.
-    /// Giving the job back at each of them would cost a release and a claim per finished job.
-    private func put(_ job: ClaimedJob) async -> Bool {
-        do {
-            try buffer.tryPut(job)
-            return true
-        } catch {
-            guard case .full = error else { return false }
-        }
-        var woken = false
-        // The producer's loop must still see the wake-ups consumed here.
-        defer { if woken { producerWake.signal() } }
-        while true {
-            // Race the suspending put against a wake-up. A cancelled put leaves the buffer
-            // unchanged, so whichever wins, the job is in the buffer exactly when the put returned.
-            enum Ended {
-                case put(Bool)
-                case woken(Bool)
-            }
-            let (inBuffer, signalled) = await withTaskGroup(of: Ended.self) { group in
-                group.addTask { .put((try? await self.buffer.put(job)) != nil) }
-                group.addTask { .woken(await self.producerWake.wait()) }
-                var inBuffer = false
-                var signalled = false
-                while let ended = await group.next() {
-                    group.cancelAll()
-                    switch ended {
-                    case .put(let put): inBuffer = put
-                    case .woken(let wake): signalled = wake
-                    }
-                }
-                return (inBuffer, signalled)
-            }
-            woken = woken || signalled
-            if inBuffer { return true }
-            // Without a wake-up, the put failed: the buffer shut down or the task was cancelled.
-            guard signalled else { return false }
-            let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
-            if paused || stopping { return false }
         }
     }
 
