@@ -141,6 +141,8 @@ let package = Package(
         ),
         // What every benchmark shares: the machine line, medians and percentiles, tables.
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
+        // The raw-SQLite claim/start/finish pipeline both store and daemon figures are compared with.
+        .target(name: "RawSQLiteBaseline", dependencies: ["JobqSQLite", "JobqCore"], path: "Benchmarks/RawSQLiteBaseline"),
         // Throughput benchmarks (release builds only: `scripts/bench`), one suite per subsystem.
         .executableTarget(
             name: "jobq-bench",
@@ -154,7 +156,7 @@ let package = Package(
         // Store throughput and latency against a raw-SQLite baseline (`swift run -c release jobq-store-bench`).
         .executableTarget(
             name: "jobq-store-bench",
-            dependencies: ["JobqStore", "JobqSQLite", "JobqCore"],
+            dependencies: ["BenchmarkSupport", "RawSQLiteBaseline", "JobqStore", "JobqSQLite", "JobqCore"],
             path: "Benchmarks/jobq-store-bench"
         ),
         // The daemon end to end (`scripts/bench-jobqd`): no-op jobs through the library path vs. a
@@ -162,7 +164,8 @@ let package = Package(
         .executableTarget(
             name: "jobq-daemon-bench",
             dependencies: [
-                "BenchmarkSupport", "JobqDaemon", "JobqStore", "JobqSQLite", "JobqCore", "JobqTestSupport",
+                "BenchmarkSupport", "RawSQLiteBaseline", "JobqDaemon", "JobqStore", "JobqSQLite", "JobqCore",
+                "JobqTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/jobq-daemon-bench"

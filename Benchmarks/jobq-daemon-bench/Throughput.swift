@@ -5,6 +5,7 @@ import JobqSQLite
 import JobqStore
 import JobqTestSupport
 import Logging
+import RawSQLiteBaseline
 import Synchronization
 
 /// Durable no-op jobs through the library path: jobs batch-enqueued into a fresh database, then
@@ -105,63 +106,11 @@ enum Throughput {
         try await withTemporaryDirectory { directory in
             let path = directory + "/raw.db"
             try await fill(path, jobs: jobs)
-            let connection = try Connection(path: path)
-            _ = try connection.text("PRAGMA journal_mode = WAL")
-            try connection.execute("PRAGMA synchronous = NORMAL")
-            try connection.execute("PRAGMA foreign_keys = ON")
-            try connection.execute("PRAGMA cache_size = -65536")
+            let connection = try RawProtocol.connection(path: path, synchronousFull: false)
             let clock = ContinuousClock()
             let start = clock.now
-            var done = 0
-            while done < jobs {
-                let now = Timestamp.now().milliseconds
-                let ids: [Int64] = try connection.writeTransaction {
-                    let claim = try connection.prepare(claimSQL)
-                    try claim.bind(queue, at: 1)
-                    try claim.bind(now, at: 2)
-                    try claim.bind(batch, at: 3)
-                    var ids: [Int64] = []
-                    while try claim.step() { ids.append(claim.int64(at: 0)) }
-                    claim.reset()
-                    return ids
-                }
-                guard !ids.isEmpty else {
-                    throw BenchmarkError("raw pipeline: nothing left to claim after \(done) jobs")
-                }
-                try connection.writeTransaction {
-                    let start = try connection.prepare(
-                        "UPDATE jobs SET state = 'running', attempts = 1, started_at = ?2, claimed = 0 WHERE id = ?1")
-                    for id in ids {
-                        start.reset()
-                        try start.bind(id, at: 1)
-                        try start.bind(now, at: 2)
-                        try start.run()
-                    }
-                }
-                try connection.writeTransaction {
-                    let finish = try connection.prepare(
-                        "UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = ?2 WHERE id = ?1")
-                    for id in ids {
-                        finish.reset()
-                        try finish.bind(id, at: 1)
-                        try finish.bind(now, at: 2)
-                        try finish.run()
-                    }
-                }
-                done += ids.count
-            }
+            try RawProtocol.claimStartFinish(connection, queue: queue, batch: batch, jobs: jobs)
             return Stats.rate(count: jobs, in: clock.now - start)
         }
     }
-
-    /// The store's claim, with its `INDEXED BY` and paused-queue check.
-    static let claimSQL = """
-        UPDATE jobs SET claimed = 1 WHERE id IN (
-            SELECT id FROM jobs INDEXED BY jobs_ready
-            WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
-              AND run_at <= ?2
-              AND NOT EXISTS (SELECT 1 FROM queues WHERE name = ?1 AND paused = 1)
-            ORDER BY priority DESC, id LIMIT ?3)
-        RETURNING id
-        """
 }

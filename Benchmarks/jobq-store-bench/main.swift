@@ -4,9 +4,11 @@
 //   swift run -c release jobq-store-bench [--runs N] [--quick] [--dir DIR] [--only SECTION]
 //
 // --quick shrinks every size (for a smoke test of the benchmark itself; the figures mean little).
+import BenchmarkSupport
 import JobqCore
 import JobqSQLite
 import JobqStore
+import RawSQLiteBaseline
 
 #if canImport(Glibc)
     import Glibc
@@ -75,17 +77,6 @@ func removeDatabase(_ path: String) {
     for suffix in ["", "-wal", "-shm", ".lock", ".sock"] { unlink(path + suffix) }
 }
 
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1
-        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
-}
-
 func seconds(_ duration: Duration) -> Double { duration.seconds }
 
 func format(_ value: Double) -> String {
@@ -98,16 +89,6 @@ func rate(_ count: Int, _ elapsed: Duration) -> Double { Double(count) / seconds
 
 func requests(_ range: Range<Int>, queue: String = "bench") -> [JobRequest] {
     range.map { JobRequest(queue: queue, command: .argv(["echo", "job-\($0)"]), workingDirectory: "/tmp") }
-}
-
-/// A raw connection with the store's pragmas on a database the store has created.
-func rawConnection(_ path: String, durability: Durability) throws -> Connection {
-    let connection = try Connection(path: path)
-    _ = try connection.text("PRAGMA journal_mode = WAL")
-    try connection.execute(durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
-    try connection.execute("PRAGMA foreign_keys = ON")
-    try connection.execute("PRAGMA cache_size = -65536")
-    return connection
 }
 
 let insertSQL = """
@@ -134,43 +115,12 @@ func ensureQueue(_ connection: Connection, _ queue: String) throws {
     try connection.execute("INSERT OR IGNORE INTO queues (name, created_at) VALUES ('\(queue)', 0)")
 }
 
-// MARK: - Machine
-
-func machineDescription() -> String {
-    var cpu = "unknown CPU"
-    if let file = fopen("/proc/cpuinfo", "r") {
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        while getline(&line, &capacity, file) > 0 {
-            let text = String(cString: line!)
-            if text.hasPrefix("model name") {
-                cpu = String(text.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters()
-                break
-            }
-        }
-        free(line)
-    }
-    var names = utsname()
-    uname(&names)
-    let kernel = withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    let system = withUnsafeBytes(of: &names.sysname) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-    return "\(cpu), \(cores) cores, \(system) \(kernel), SQLite \(SQLiteVersion.text), files in \(baseDirectory)"
-}
-
-extension String {
-    fileprivate func trimmingCharacters() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\t" }.reversed())
-    }
-}
-
 // MARK: - Benchmarks
 
 let directory = makeDirectory()
 defer { rmdir(directory) }
 print("jobq-store-bench: \(runs) runs each, medians; batch \(batchSize)")
-print("machine: \(machineDescription())")
+print("\(Machine.current), SQLite \(SQLiteVersion.text), files in \(baseDirectory)")
 print("")
 
 /// Batch enqueue through JobStore.
@@ -195,7 +145,7 @@ func rawEnqueue(durability: Durability) async throws -> Double {
     removeDatabase(path)
     defer { removeDatabase(path) }
     do { _ = try await JobStore(path: path) }  // the same schema
-    let connection = try rawConnection(path, durability: durability)
+    let connection = try RawProtocol.connection(path: path, synchronousFull: durability == .full)
     try ensureQueue(connection, "bench")
     let clock = ContinuousClock()
     let start = clock.now
@@ -250,57 +200,16 @@ func rawProtocol() async throws -> Double {
     removeDatabase(path)
     defer { removeDatabase(path) }
     do { _ = try await JobStore(path: path) }
-    let connection = try rawConnection(path, durability: .normal)
+    let connection = try RawProtocol.connection(path: path, synchronousFull: false)
     try ensureQueue(connection, "bench")
     var next = 0
     while next < protocolJobs {
         try rawInsert(connection, next..<min(next + batchSize, protocolJobs))
         next += batchSize
     }
-    let claimSQL = """
-        UPDATE jobs SET claimed = 1 WHERE id IN (
-            SELECT id FROM jobs INDEXED BY jobs_ready
-            WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0 AND run_at <= ?2
-            ORDER BY priority DESC, id LIMIT ?3)
-        RETURNING id
-        """
     let clock = ContinuousClock()
     let start = clock.now
-    var done = 0
-    while done < protocolJobs {
-        let now = Timestamp.now().milliseconds
-        let ids: [Int64] = try connection.writeTransaction {
-            let claim = try connection.prepare(claimSQL)
-            try claim.bind("bench", at: 1)
-            try claim.bind(now, at: 2)
-            try claim.bind(batchSize, at: 3)
-            var ids: [Int64] = []
-            while try claim.step() { ids.append(claim.int64(at: 0)) }
-            claim.reset()
-            return ids
-        }
-        try connection.writeTransaction {
-            let run = try connection.prepare(
-                "UPDATE jobs SET state = 'running', attempts = 1, started_at = ?2, claimed = 0 WHERE id = ?1")
-            for id in ids {
-                run.reset()
-                try run.bind(id, at: 1)
-                try run.bind(now, at: 2)
-                try run.run()
-            }
-        }
-        try connection.writeTransaction {
-            let complete = try connection.prepare(
-                "UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = ?2 WHERE id = ?1")
-            for id in ids {
-                complete.reset()
-                try complete.bind(id, at: 1)
-                try complete.bind(now, at: 2)
-                try complete.run()
-            }
-        }
-        done += ids.count
-    }
+    try RawProtocol.claimStartFinish(connection, queue: "bench", batch: batchSize, jobs: protocolJobs)
     return rate(protocolJobs, clock.now - start)
 }
 
@@ -317,7 +226,7 @@ func singleEnqueueLatencies() async throws -> (store: [Double], raw: [Double]) {
         _ = try await store.enqueue(requests(index..<index + 1))
         storeTimes.append(seconds(clock.now - start) * 1000)
     }
-    let connection = try rawConnection(path, durability: .full)
+    let connection = try RawProtocol.connection(path: path, synchronousFull: true)
     var rawTimes: [Double] = []
     for index in 0..<singleEnqueues {
         let start = clock.now
@@ -339,13 +248,13 @@ func claimLatency(path: String, store: JobStore) async throws -> Double {
         times.append(seconds(clock.now - start) * 1_000_000)
         precondition(claimed.count == 1)
     }
-    return median(times)
+    return Stats.median(times)
 }
 
 func fill(_ path: String, count: Int) async throws -> JobStore {
     removeDatabase(path)
     do { _ = try await JobStore(path: path) }
-    let connection = try rawConnection(path, durability: .normal)
+    let connection = try RawProtocol.connection(path: path, synchronousFull: false)
     try ensureQueue(connection, "bench")
     var next = 0
     while next < count {
@@ -369,7 +278,7 @@ func measurePair(
         storeValues.append(try await store())
         rawValues.append(try await raw())
     }
-    return (median(storeValues), median(rawValues))
+    return (Stats.median(storeValues), Stats.median(rawValues))
 }
 
 func percent(_ part: Double, _ whole: Double) -> String { "\(Int((part / whole * 100).rounded()))%" }
@@ -388,7 +297,7 @@ if selected("enqueue") {
 }
 if selected("protocol") {
     let (store, raw) = try await measurePair({ try await storeProtocol() }, { try await rawProtocol() })
-    let phases = (0..<3).map { phase in format(median(protocolPhases.map { $0[phase] })) }
+    let phases = (0..<3).map { phase in format(Stats.median(protocolPhases.map { $0[phase] })) }
     print(
         "| claim + markRunning + finish, batches of \(batchSize) (jobs/s) | \(format(store)) "
             + "(µs/job: claim \(phases[0]), start \(phases[1]), finish \(phases[2])) | \(format(raw)) | \(percent(store, raw)) |"
@@ -401,14 +310,14 @@ if selected("latency") {
     var rawP99: [Double] = []
     for _ in 0..<runs {
         let latencies = try await singleEnqueueLatencies()
-        storeP50.append(percentile(latencies.store, 0.5))
-        storeP99.append(percentile(latencies.store, 0.99))
-        rawP50.append(percentile(latencies.raw, 0.5))
-        rawP99.append(percentile(latencies.raw, 0.99))
+        storeP50.append(Stats.percentile(latencies.store, 0.5))
+        storeP99.append(Stats.percentile(latencies.store, 0.99))
+        rawP50.append(Stats.percentile(latencies.raw, 0.5))
+        rawP99.append(Stats.percentile(latencies.raw, 0.99))
     }
     print(
-        "| single durable enqueue, synchronous=FULL, p50 / p99 (ms) | \(format(median(storeP50))) / "
-            + "\(format(median(storeP99))) | \(format(median(rawP50))) / \(format(median(rawP99))) | |"
+        "| single durable enqueue, synchronous=FULL, p50 / p99 (ms) | \(format(Stats.median(storeP50))) / "
+            + "\(format(Stats.median(storeP99))) | \(format(Stats.median(rawP50))) / \(format(Stats.median(rawP99))) | |"
     )
 }
 if selected("claim") {
@@ -426,9 +335,9 @@ if selected("claim") {
     }
     removeDatabase(smallPath)
     removeDatabase(bigPath)
-    let ratio = median(big) / median(small)
+    let ratio = Stats.median(big) / Stats.median(small)
     print(
         "| claim(limit: 1) median latency, \(bigBacklog) pending vs. \(claimSamples * runs) pending (µs) "
-            + "| \(format(median(big))) vs. \(format(median(small))) = \(format(ratio))× | | |"
+            + "| \(format(Stats.median(big))) vs. \(format(Stats.median(small))) = \(format(ratio))× | | |"
     )
 }
