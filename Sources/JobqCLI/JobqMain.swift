@@ -6,7 +6,7 @@ import ArgumentParser
 /// 124 `join`/`wait` timed out.
 public enum JobqMain {
     /// Runs `jobq` with `arguments` (without the program name) and returns the exit status.
-    public static func run(arguments: [String]) async -> Int32 {
+    public static func run(arguments: [String]) -> Int32 {
         // `jobq --db PATH <command> ...` is accepted as well as `jobq <command> --db PATH ...`.
         var arguments = arguments
         var leadingDatabase: String?
@@ -17,25 +17,20 @@ public enum JobqMain {
             leadingDatabase = String(first.dropFirst("--db=".count))
             arguments.removeFirst()
         }
-        return await GlobalOptions.$leadingDatabase.withValue(leadingDatabase) {
-            await execute(arguments)
+        return GlobalOptions.$leadingDatabase.withValue(leadingDatabase) {
+            execute(arguments)
         }
     }
 
-    private static func execute(_ arguments: [String]) async -> Int32 {
-        let command: any ParsableCommand
+    private static func execute(_ arguments: [String]) -> Int32 {
+        var command: any ParsableCommand
         do {
             command = try JobqCommand.parseAsRoot(arguments)
         } catch {
             return report(error)
         }
         do {
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                var command = command
-                try command.run()
-            }
+            try command.run()
             return ExitStatus.success
         } catch let error as CLIError {
             OutputStream.standardError.write("jobq: \(error.description.displaySafe)\n")
@@ -58,7 +53,7 @@ public enum JobqMain {
 }
 
 /// `jobq`: the root command; it only groups the subcommands.
-struct JobqCommand: AsyncParsableCommand {
+struct JobqCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobq",
         abstract: "Enqueue jobs for jobqd and watch them run.",

@@ -8,6 +8,10 @@
 /// SQLite call, however long it blocks on a lock or an fsync, blocks only this thread.
 ///
 /// The thread lives until `shutdown()` is called and the work already queued has run.
+///
+/// A short-lived single-threaded program (the `jobq` command line) can instead make its own
+/// thread the executor's (`callingThread()`): no thread is started, nothing is ever queued,
+/// and the actor's methods are called synchronously through `assumeIsolated` on that thread.
 public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable {
     // @unchecked Sendable: the mutable state (`pending`, `stopping`, `finished`) is only touched while
     // holding `mutex`; `thread` is written once in `init` before any work can be enqueued
@@ -24,17 +28,13 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
     private var stopping = false
     private var finished = false
     private var thread = pthread_t()
+    /// Whether the thread is the caller's (`callingThread()`), with no loop to run queued work.
+    private let adoptsCallingThread: Bool
 
     /// Starts the thread.
     /// - Parameter name: what the thread is for, used in the message if it cannot be started.
-    public init(name: String) {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-        condition = .allocate(capacity: 1)
-        condition.initialize(to: pthread_cond_t())
-        pthread_cond_init(condition, nil)
-
+    public convenience init(name: String) {
+        self.init(adoptsCallingThread: false)
         // The thread owns a strong reference to the executor until its loop ends.
         let context = Unmanaged.passRetained(self).toOpaque()
         let result = pthread_create(
@@ -45,6 +45,25 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
             }, context)
         precondition(result == 0, "cannot start the thread '\(name)': pthread_create returned \(result)")
         pthread_detach(thread)
+    }
+
+    /// An executor whose thread is the calling one, for synchronous use only: isolation checks
+    /// pass on this thread, and enqueuing work (an `await` into the actor) traps, because no
+    /// loop runs on the thread to take it.
+    public static func callingThread() -> DedicatedThreadExecutor {
+        let executor = DedicatedThreadExecutor(adoptsCallingThread: true)
+        executor.thread = pthread_self()
+        return executor
+    }
+
+    private init(adoptsCallingThread: Bool) {
+        self.adoptsCallingThread = adoptsCallingThread
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        condition = .allocate(capacity: 1)
+        condition.initialize(to: pthread_cond_t())
+        pthread_cond_init(condition, nil)
     }
 
     deinit {
@@ -101,6 +120,9 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
     }
 
     private func submit(_ work: Work) {
+        precondition(
+            !adoptsCallingThread,
+            "work was queued on an executor that runs only synchronous calls on its owner's thread")
         pthread_mutex_lock(mutex)
         // Work given after the thread ended would never run: a caller kept using what it shut down.
         precondition(!finished, "work was given to a DedicatedThreadExecutor after its thread ended")

@@ -57,12 +57,9 @@ public actor JobStore {
         let executor = DedicatedThreadExecutor(name: "jobq store \(path)")
         do {
             connection = try await executor.run {
-                try DatabaseFile.prepare(
-                    path: path, mode: fileMode ?? DatabaseFile.defaultMode(databasePath: path),
-                    createIfMissing: createIfMissing)
-                let connection = try Connection(path: path, busyTimeout: busyTimeout, faults: faults)
-                try Self.configure(connection, durability: durability)
-                return connection
+                try Self.openConnection(
+                    path: path, durability: durability, fileMode: fileMode, createIfMissing: createIfMissing,
+                    busyTimeout: busyTimeout, faults: faults)
             }
         } catch {
             executor.shutdown()
@@ -71,6 +68,40 @@ public actor JobStore {
         self.executor = executor
         self.path = path
         self.ringsDoorbell = ringsDoorbell
+    }
+
+    /// Opens the database like `init(path:…)`, but for synchronous use from the calling thread
+    /// only: the store starts no thread of its own, so a short-lived single-threaded program
+    /// (the `jobq` command line) pays no thread start and no hand-off per call. Call its methods
+    /// through `assumeIsolated` on this thread; awaiting them from a task traps.
+    public init(
+        confinedToCallingThread path: String,
+        durability: Durability = .full,
+        createIfMissing: Bool = true,
+        busyTimeout: Duration = .seconds(5)
+    ) throws(StoreError) {
+        do {
+            connection = try Self.openConnection(
+                path: path, durability: durability, fileMode: nil, createIfMissing: createIfMissing,
+                busyTimeout: busyTimeout, faults: nil)
+        } catch {
+            throw StoreError.from(error)
+        }
+        self.executor = .callingThread()
+        self.path = path
+        self.ringsDoorbell = true
+    }
+
+    private static func openConnection(
+        path: String, durability: Durability, fileMode: mode_t?, createIfMissing: Bool,
+        busyTimeout: Duration, faults: SQLiteFaults?
+    ) throws -> Connection {
+        try DatabaseFile.prepare(
+            path: path, mode: fileMode ?? DatabaseFile.defaultMode(databasePath: path),
+            createIfMissing: createIfMissing)
+        let connection = try Connection(path: path, busyTimeout: busyTimeout, faults: faults)
+        try configure(connection, durability: durability)
+        return connection
     }
 
     deinit {

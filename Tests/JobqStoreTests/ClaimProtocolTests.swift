@@ -16,6 +16,22 @@ import Testing
         #expect(await store.isOnOwnThread())
     }
 
+    @Test func storeConfinedToTheCallingThreadIsUsedSynchronously() async throws {
+        // Everything between the open and the last call runs without a suspension, on one thread.
+        func enqueueSynchronously(path: String) throws -> (ids: [JobID], onCallingThread: Bool) {
+            let store = try JobStore(confinedToCallingThread: path)
+            return try store.assumeIsolated { store in
+                let jobs = try store.enqueue([request("a"), request("b")], now: t0)
+                return (jobs.map(\.id), store.isOnOwnThread())
+            }
+        }
+        let (ids, onCallingThread) = try enqueueSynchronously(path: directory.databasePath)
+        #expect(onCallingThread)
+        // A threaded store on the same file sees the jobs.
+        let store = try await makeStore()
+        #expect(try await store.jobs().map(\.id).sorted() == ids.sorted())
+    }
+
     @Test func priorityThenFIFO() async throws {
         let store = try await makeStore()
         let jobs = try await store.enqueue(

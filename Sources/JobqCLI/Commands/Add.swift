@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq add`: enqueue one job, or a batch of JSON lines, durably.
-struct Add: AsyncParsableCommand {
+struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "add",
         abstract: "Enqueue a job (or a batch of jobs); prints the new job's id.",
         usage: """
             jobq add [<options>] [--] <command> [<argument> ...]
@@ -126,7 +127,7 @@ struct Add: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func run() throws {
         let environment = ProcessEnvironment.current
         let now = Timestamp.now()
         let currentDirectory = FileSystem.currentDirectory()
@@ -163,10 +164,10 @@ struct Add: AsyncParsableCommand {
             lines = [nil]
         }
         let database = Database(global, environment: environment)
-        let store = try await database.openCreating()
+        let store = try database.openCreating()
         let jobs: [Job]
         do {
-            jobs = try await store.enqueue(requests, now: now)
+            jobs = try store.assumeIsolated { store in try store.enqueue(requests, now: now) }
         } catch StoreError.dependencyNotFound(let id) {
             throw Self.dependencyFailure(id, requests: requests, lines: lines, database: database)
         } catch {

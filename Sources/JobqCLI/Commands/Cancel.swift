@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq cancel ID...` / `jobq cancel --queue Q`.
-struct Cancel: AsyncParsableCommand {
+struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cancel",
         abstract: "Cancel pending jobs and stop running ones.",
         discussion: """
             A pending job is cancelled before the command returns; a running job is marked, and \
@@ -31,22 +32,22 @@ struct Cancel: AsyncParsableCommand {
         if ids.isEmpty == (queue == nil) { throw ValidationError("give job ids or --queue, not both and not neither") }
     }
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
         let stdout = OutputStream.standardOutput
         if let queue {
             let count =
-                try await database.reading { store in
-                    try await store.cancel(queue: queue, now: .now())
+                try database.reading { store in
+                    try store.cancel(queue: queue, now: .now())
                 } ?? 0
             stdout.write("cancelled \(count) \(count == 1 ? "job" : "jobs") in queue \(queue.displaySafe)\n")
             return
         }
         let ids = self.ids.uniqueIDs
-        let results: [(id: JobID, before: JobState, after: JobState)]? = try await database.reading { store in
-            let before = try await store.states(of: ids)
+        let results: [(id: JobID, before: JobState, after: JobState)]? = try database.reading { store in
+            let before = try store.states(of: ids)
             if let missing = ids.first(where: { before[$0] == nil }) { throw database.jobNotFound(missing) }
-            let after = try await store.cancel(ids, now: .now())
+            let after = try store.cancel(ids, now: .now())
             return ids.map { (id: $0, before: before[$0]!, after: after[$0] ?? before[$0]!) }
         }
         guard let results else { throw database.jobNotFound(ids[0]) }

@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq join [Q]`: asyncio's `Queue.join()` across processes.
-struct Join: AsyncParsableCommand {
+struct Join: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "join",
         abstract: "Wait until a queue (or every queue) has no pending or running job.",
         discussion: """
             Like asyncio's Queue.join(): returns once nothing is unfinished, whatever the outcomes \
@@ -30,37 +31,40 @@ struct Join: AsyncParsableCommand {
         help: "Draw a progress bar (done/total, rate, ETA) on stderr; default: when run from a terminal.")
     var progress: Bool?
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
-        guard let store = try await database.openExisting() else { return }
-        let watcher = ChangeWatcher(store: store, timeout: timeout?.duration)
+        guard let store = try database.openExisting() else { return }
+        let watcher = ChangeWatcher(timeout: timeout?.duration)
         let scope = queue.map { "queue \($0.displaySafe)" } ?? "all queues"
         var display = ProgressChoice.enabled(progress) ? ProgressDisplay(stream: .standardError) : nil
         var counts = (done: 0, total: 0)
         let finished: Bool?
         do {
-            if display != nil {
-                let baseline = try await store.queueStats(queue: queue).reduce(0) { $0 + $1.terminal }
-                finished = try await watcher.until(
+            finished = try store.assumeIsolated { store in
+                guard display != nil else {
+                    return try watcher.until(in: store) {
+                        try store.unfinishedCount(queue: queue) == 0 ? true : nil
+                    }
+                }
+                let baseline = try store.queueStats(queue: queue).reduce(0) { $0 + $1.terminal }
+                return try watcher.until(
+                    in: store,
                     {
-                        let stats = try await store.queueStats(queue: queue)
+                        let stats = try store.queueStats(queue: queue)
                         let unfinished = stats.reduce(0) { $0 + $1.unfinished }
                         let done = max(0, stats.reduce(0) { $0 + $1.terminal } - baseline)
                         counts = (done, done + unfinished)
                         display?.update(done: counts.done, total: counts.total)
                         return unfinished == 0 ? true : nil
                     }, tick: { display?.update(done: counts.done, total: counts.total) })
-            } else {
-                finished = try await watcher.until {
-                    try await store.unfinishedCount(queue: queue) == 0 ? true : nil
-                }
             }
         } catch {
             throw database.failure(error)
         }
         display?.finish(done: counts.done, total: counts.total)
         guard finished != nil else {
-            let left = (try? await store.unfinishedCount(queue: queue)).map { ": \($0) unfinished" } ?? ""
+            let unfinished = try? store.assumeIsolated { store in try store.unfinishedCount(queue: queue) }
+            let left = unfinished.map { ": \($0) unfinished" } ?? ""
             throw CLIError.timedOut("timed out after \(DurationText.format(timeout!.duration)) joining \(scope)\(left)")
         }
     }

@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq list`: jobs, newest first.
-struct List: AsyncParsableCommand {
+struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List jobs, newest first.",
         discussion: """
             Examples:
@@ -32,12 +33,12 @@ struct List: AsyncParsableCommand {
         guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more") }
     }
 
-    func run() async throws {
+    func run() throws {
         let environment = ProcessEnvironment.current
         let database = Database(global, environment: environment)
         let jobs =
-            try await database.reading { store in
-                try await store.jobs(queue: queue, state: state?.state, limit: limit == 0 ? nil : limit)
+            try database.reading { store in
+                try store.jobs(queue: queue, state: state?.state, limit: limit == 0 ? nil : limit)
             } ?? []
         let stdout = OutputStream.standardOutput
         if json {

@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq logs ID`: the job's captured output; `--follow` streams it until the job ends.
-struct Logs: AsyncParsableCommand {
+struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "logs",
         abstract: "Print a job's captured output (its stdout to stdout, its stderr to stderr).",
         discussion: """
             jobqd keeps the tail of each stream (the last 64 KiB or so). With --follow, output \
@@ -24,22 +25,24 @@ struct Logs: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Keep printing new output until the job has ended.")
     var follow = false
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
         let id = id.id
-        guard let store = try await database.openExisting() else { throw database.jobNotFound(id) }
+        guard let store = try database.openExisting() else { throw database.jobNotFound(id) }
         do {
-            guard let job = try await store.job(id) else { throw database.jobNotFound(id) }
-            OutputStream.standardOutput.write(job.stdout)
-            OutputStream.standardError.write(job.stderr)
-            guard follow, !job.state.isTerminal else { return }
-            var shown = (stdout: job.stdout, stderr: job.stderr)
-            _ = try await ChangeWatcher(store: store, timeout: nil).until {
-                guard let job = try await store.job(id) else { throw database.jobNotFound(id) }
-                OutputStream.standardOutput.write(OutputTail.newBytes(previous: shown.stdout, current: job.stdout))
-                OutputStream.standardError.write(OutputTail.newBytes(previous: shown.stderr, current: job.stderr))
-                shown = (job.stdout, job.stderr)
-                return job.state.isTerminal ? true : nil
+            try store.assumeIsolated { store in
+                guard let job = try store.job(id) else { throw database.jobNotFound(id) }
+                OutputStream.standardOutput.write(job.stdout)
+                OutputStream.standardError.write(job.stderr)
+                guard follow, !job.state.isTerminal else { return }
+                var shown = (stdout: job.stdout, stderr: job.stderr)
+                _ = try ChangeWatcher(timeout: nil).until(in: store) {
+                    guard let job = try store.job(id) else { throw database.jobNotFound(id) }
+                    OutputStream.standardOutput.write(OutputTail.newBytes(previous: shown.stdout, current: job.stdout))
+                    OutputStream.standardError.write(OutputTail.newBytes(previous: shown.stderr, current: job.stderr))
+                    shown = (job.stdout, job.stderr)
+                    return job.state.isTerminal ? true : nil
+                }
             }
         } catch {
             throw database.failure(error)

@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq pause Q...`: jobqd starts no new job from these queues.
-struct Pause: AsyncParsableCommand {
+struct Pause: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pause",
         abstract: "Stop starting new jobs from a queue (running jobs go on).",
         discussion: """
             The queue is created if it does not exist yet, so it can be paused before its first job.
@@ -24,17 +25,18 @@ struct Pause: AsyncParsableCommand {
         try QueueName.validate(queues)
     }
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
-        try await database.writing { store in
-            for queue in queues { try await store.setPaused(queue, true) }
+        try database.writing { store in
+            for queue in queues { try store.setPaused(queue, true) }
         }
     }
 }
 
 /// `jobq resume Q...`: undo `pause`.
-struct Resume: AsyncParsableCommand {
+struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "resume",
         abstract: "Start jobs from a paused queue again.",
         discussion: """
             Examples:
@@ -51,10 +53,10 @@ struct Resume: AsyncParsableCommand {
         try QueueName.validate(queues)
     }
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
-        try await database.writing { store in
-            for queue in queues { try await store.setPaused(queue, false) }
+        try database.writing { store in
+            for queue in queues { try store.setPaused(queue, false) }
         }
     }
 }

@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq purge`: delete finished jobs.
-struct Purge: AsyncParsableCommand {
+struct Purge: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "purge",
         abstract: "Delete finished jobs (succeeded, failed, cancelled) from the database.",
         discussion: """
             Pending and running jobs are never purged. Prints how many jobs were deleted.
@@ -29,14 +30,14 @@ struct Purge: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
         let now = Timestamp.now()
         let states = state.isEmpty ? Set(JobState.allCases.filter(\.isTerminal)) : Set(state.map(\.state))
         let cutoff = olderThan.map { Timestamp(milliseconds: now.milliseconds - $0.duration.wholeMilliseconds) }
         let count =
-            try await database.reading { store in
-                try await store.purge(olderThan: cutoff, states: states, now: now)
+            try database.reading { store in
+                try store.purge(olderThan: cutoff, states: states, now: now)
             } ?? 0
         OutputStream.standardOutput.write("purged \(count) \(count == 1 ? "job" : "jobs")\n")
     }

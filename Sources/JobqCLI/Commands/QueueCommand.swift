@@ -3,7 +3,7 @@ import JobqCore
 import JobqStore
 
 /// `jobq queue`: queue settings (`set`, `show`).
-struct QueueCommand: AsyncParsableCommand {
+struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
         abstract: "Show or change queue settings (stored in the database, applied live by jobqd).",
@@ -13,7 +13,7 @@ struct QueueCommand: AsyncParsableCommand {
 }
 
 /// `jobq queue set Q ...`.
-struct QueueSet: AsyncParsableCommand {
+struct QueueSet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
         abstract: "Change a queue's concurrency, capacity or idle timeout; creates the queue if needed.",
@@ -51,10 +51,10 @@ struct QueueSet: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
-        try await database.writing { store in
-            try await store.updateQueue(
+        try database.writing { store in
+            try store.updateQueue(
                 queue,
                 concurrency: concurrency.map { $0.value?.value },
                 capacity: capacity.map { $0.value?.value },
@@ -64,7 +64,7 @@ struct QueueSet: AsyncParsableCommand {
 }
 
 /// `jobq queue show [Q]` (also plain `jobq queue`).
-struct QueueShow: AsyncParsableCommand {
+struct QueueShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show the settings of every queue, or of one.",
@@ -85,12 +85,12 @@ struct QueueShow: AsyncParsableCommand {
     @Flag(help: "Print {\"queues\":[{\"name\",\"paused\",\"concurrency\",\"capacity\",\"idle_timeout_ms\"}]}.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         let environment = ProcessEnvironment.current
         let database = Database(global, environment: environment)
         let settings =
-            try await database.reading { store in
-                try await store.queueSettings().filter { queue == nil || $0.name == queue }
+            try database.reading { store in
+                try store.queueSettings().filter { queue == nil || $0.name == queue }
             } ?? []
         let stdout = OutputStream.standardOutput
         if json {

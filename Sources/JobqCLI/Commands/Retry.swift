@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq retry ID...`: put failed or cancelled jobs back to pending.
-struct Retry: AsyncParsableCommand {
+struct Retry: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "retry",
         abstract: "Put failed or cancelled jobs back to pending.",
         discussion: """
             All or nothing: if a job does not exist or is not failed or cancelled, nothing is \
@@ -25,11 +26,11 @@ struct Retry: AsyncParsableCommand {
         guard !ids.isEmpty else { throw ValidationError("name at least one job id") }
     }
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
         let ids = self.ids.uniqueIDs
-        let retried: [JobID: JobState]? = try await database.reading { store in
-            let before = try await store.states(of: ids)
+        let retried: [JobID: JobState]? = try database.reading { store in
+            let before = try store.states(of: ids)
             for id in ids {
                 guard let state = before[id] else { throw database.jobNotFound(id) }
                 guard state == .failed || state == .cancelled else {
@@ -37,7 +38,7 @@ struct Retry: AsyncParsableCommand {
                         "job \(id) is \(state.rawValue); only failed or cancelled jobs can be retried")
                 }
             }
-            return try await store.retry(ids, now: .now())
+            return try store.retry(ids, now: .now())
         }
         guard let after = retried else { throw database.jobNotFound(ids[0]) }
         OutputStream.standardOutput.write(ids.map { "\($0) \(after[$0]?.rawValue ?? "pending")\n" }.joined())

@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq show ID`: everything about one job.
-struct Show: AsyncParsableCommand {
+struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show one job: command, state, attempts, exit code, times, error, output tail.",
         discussion: """
             Examples:
@@ -21,11 +22,11 @@ struct Show: AsyncParsableCommand {
     @Flag(help: "Print the job as one JSON object (keys: the jobs table's columns, plus command, stdout, stderr).")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         let environment = ProcessEnvironment.current
         let database = Database(global, environment: environment)
         let id = id.id
-        let found = try await database.reading { store in try await store.job(id) }
+        let found = try database.reading { store in try store.job(id) }
         guard let found, let job = found else { throw database.jobNotFound(id) }
         let stdout = OutputStream.standardOutput
         if json {

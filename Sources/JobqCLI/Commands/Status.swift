@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq status`: per queue, how many jobs are in each state, and its settings.
-struct Status: AsyncParsableCommand {
+struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show each queue's job counts, pause state and settings.",
         discussion: """
             CONCURRENCY and CAPACITY show the queue's own setting, or "-" (null in JSON) where it \
@@ -24,12 +25,12 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print {\"queues\":[{\"name\",\"pending\",\"running\",…,\"paused\",\"concurrency\",\"capacity\"}]}.")
     var json = false
 
-    func run() async throws {
+    func run() throws {
         let environment = ProcessEnvironment.current
         let database = Database(global, environment: environment)
         let stats =
-            try await database.reading { store in
-                try await store.queueStats(queue: queue)
+            try database.reading { store in
+                try store.queueStats(queue: queue)
             } ?? []
         if json {
             let queues = stats.map { stat in

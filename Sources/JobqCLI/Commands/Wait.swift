@@ -3,8 +3,9 @@ import JobqCore
 import JobqStore
 
 /// `jobq wait ID...`: block until the jobs are terminal; fail unless all succeeded.
-struct Wait: AsyncParsableCommand {
+struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "wait",
         abstract: "Wait until the given jobs have ended; exit status 1 unless all succeeded.",
         discussion: """
             Exit status: 0 if every job succeeded; 1 if one ended failed or cancelled (stderr names \
@@ -33,23 +34,26 @@ struct Wait: AsyncParsableCommand {
         guard !ids.isEmpty else { throw ValidationError("name at least one job id") }
     }
 
-    func run() async throws {
+    func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
         let ids = self.ids.uniqueIDs
-        guard let store = try await database.openExisting() else { throw database.jobNotFound(ids[0]) }
-        let watcher = ChangeWatcher(store: store, timeout: timeout?.duration)
+        let watcher = ChangeWatcher(timeout: timeout?.duration)
         var display = ProgressChoice.enabled(progress) ? ProgressDisplay(stream: .standardError) : nil
         var states: [JobID: JobState] = [:]
+        guard let store = try database.openExisting() else { throw database.jobNotFound(ids[0]) }
         let finished: Bool?
         do {
-            finished = try await watcher.until(
-                {
-                    states = try await store.states(of: ids)
-                    if let missing = ids.first(where: { states[$0] == nil }) { throw database.jobNotFound(missing) }
-                    let done = states.values.filter(\.isTerminal).count
-                    display?.update(done: done, total: ids.count)
-                    return done == ids.count ? true : nil
-                }, tick: { display?.update(done: states.values.filter(\.isTerminal).count, total: ids.count) })
+            finished = try store.assumeIsolated { store in
+                try watcher.until(
+                    in: store,
+                    {
+                        states = try store.states(of: ids)
+                        if let missing = ids.first(where: { states[$0] == nil }) { throw database.jobNotFound(missing) }
+                        let done = states.values.filter(\.isTerminal).count
+                        display?.update(done: done, total: ids.count)
+                        return done == ids.count ? true : nil
+                    }, tick: { display?.update(done: states.values.filter(\.isTerminal).count, total: ids.count) })
+            }
         } catch {
             throw database.failure(error)
         }

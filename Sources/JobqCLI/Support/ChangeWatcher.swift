@@ -1,20 +1,23 @@
 import JobqStore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Waits for something to become true in the database without hammering it: between looks
 /// it reads only `PRAGMA data_version` (which changes when another connection commits),
-/// backing off from 2 ms to 100 ms, and re-runs the real query only after a change.
+/// backing off from 2 ms to 100 ms, and re-runs the real query only after a change. The
+/// pauses block the calling thread: the CLI is single-threaded and has nothing else to do.
 struct ChangeWatcher {
     /// The first pause between polls; short, so a `join` returns promptly after the last job.
     static let initialDelay: Duration = .milliseconds(2)
     /// The longest pause between polls, reached after about 6 idle polls.
     static let maximumDelay: Duration = .milliseconds(100)
 
-    let store: JobStore
     /// When to give up; `nil` waits for ever.
     let deadline: ContinuousClock.Instant?
 
-    init(store: JobStore, timeout: Duration?) {
-        self.store = store
+    init(timeout: Duration?) {
         self.deadline = timeout.map { ContinuousClock.now + $0 }
     }
 
@@ -22,12 +25,13 @@ struct ChangeWatcher {
     /// returned; `nil` means the deadline passed first. `tick` runs after every poll (to
     /// keep a progress line's rate and ETA fresh).
     func until<Value>(
-        _ check: () async throws -> Value?,
+        in store: isolated JobStore,
+        _ check: () throws -> Value?,
         tick: () -> Void = {}
-    ) async throws -> Value? {
+    ) throws -> Value? {
         // Read the version first: a commit after this read changes it, so none is missed.
-        var version = try await store.dataVersion()
-        if let value = try await check() { return value }
+        var version = try store.dataVersion()
+        if let value = try check() { return value }
         var delay = Self.initialDelay
         while true {
             var pause = delay
@@ -36,16 +40,25 @@ struct ChangeWatcher {
                 if left <= .zero { return nil }
                 pause = min(pause, left)
             }
-            try await Task.sleep(for: pause)
-            let current = try await store.dataVersion()
+            Self.sleep(for: pause)
+            let current = try store.dataVersion()
             if current != version {
                 version = current
                 delay = Self.initialDelay
-                if let value = try await check() { return value }
+                if let value = try check() { return value }
             } else {
                 delay = min(delay * 2, Self.maximumDelay)
             }
             tick()
+        }
+    }
+
+    private static func sleep(for duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && errno == EINTR {
+            request = remaining
         }
     }
 }

@@ -29,21 +29,22 @@ struct Database {
     }
 
     /// Opens the database for a command that writes, creating the file and its missing
-    /// directories (mode 0700) if needed.
-    func openCreating() async throws(CLIError) -> JobStore {
-        try await open(createIfMissing: true)
+    /// directories (mode 0700) if needed. The store is confined to this thread: the CLI calls
+    /// it synchronously (`assumeIsolated`), with no thread of its own to start or hand off to.
+    func openCreating() throws(CLIError) -> JobStore {
+        try open(createIfMissing: true)
     }
 
     /// Opens the database if the file exists; `nil` when it does not (nothing was ever
     /// enqueued there), so that reading commands never create it.
-    func openExisting() async throws(CLIError) -> JobStore? {
+    func openExisting() throws(CLIError) -> JobStore? {
         guard FileSystem.exists(path) else { return nil }
-        return try await open(createIfMissing: false)
+        return try open(createIfMissing: false)
     }
 
-    private func open(createIfMissing: Bool) async throws(CLIError) -> JobStore {
+    private func open(createIfMissing: Bool) throws(CLIError) -> JobStore {
         do {
-            return try await JobStore(path: path, durability: .full, createIfMissing: createIfMissing)
+            return try JobStore(confinedToCallingThread: path, durability: .full, createIfMissing: createIfMissing)
         } catch {
             throw .failed(error.description)
         }
@@ -68,10 +69,10 @@ struct Database {
 extension Database {
     /// Runs `body` on the store, created if missing; every failure becomes a `CLIError`
     /// naming the database.
-    func writing<Result>(_ body: (JobStore) async throws -> Result) async throws(CLIError) -> Result {
-        let store = try await openCreating()
+    func writing<Result: Sendable>(_ body: (isolated JobStore) throws -> Result) throws(CLIError) -> Result {
+        let store = try openCreating()
         do {
-            return try await body(store)
+            return try store.assumeIsolated(body)
         } catch {
             throw failure(error)
         }
@@ -79,10 +80,10 @@ extension Database {
 
     /// Runs `body` on the store if the database exists, else returns `nil`: a database
     /// that was never created reads as empty, and is not created.
-    func reading<Result>(_ body: (JobStore) async throws -> Result) async throws(CLIError) -> Result? {
-        guard let store = try await openExisting() else { return nil }
+    func reading<Result: Sendable>(_ body: (isolated JobStore) throws -> Result) throws(CLIError) -> Result? {
+        guard let store = try openExisting() else { return nil }
         do {
-            return try await body(store)
+            return try store.assumeIsolated(body)
         } catch {
             throw failure(error)
         }
