@@ -8,11 +8,14 @@ import Synchronization
 import Testing
 
 /// A dispatcher with in-process handlers on a temporary database, plus a second connection
-/// playing the CLI (its writes ring the dispatcher's doorbell, as `jobq` does).
+/// playing the CLI (its writes ring the dispatcher's doorbell, as `jobq` does). Its time is
+/// the real clock, or a `ManualClock` the test moves.
 struct DispatcherHarness {
     let client: JobStore
     let dispatcher: Dispatcher
     let log: LogCapture
+    /// The dispatcher's clock; jobs are enqueued at its time, as if client and daemon shared it.
+    let clock: any DispatcherClock
 
     /// Runs `body` while a dispatcher runs; then stops it gracefully and waits for it to end.
     static func run(
@@ -20,6 +23,7 @@ struct DispatcherHarness {
         capacity: Int = 8,
         idleTimeout: Duration = .seconds(10),
         drainTimeout: Duration = .seconds(30),
+        clock: any DispatcherClock = ContinuousClock(),
         handler: @escaping HandlerRunner.Handler,
         _ body: (DispatcherHarness) async throws -> Void
     ) async throws {
@@ -41,8 +45,9 @@ struct DispatcherHarness {
                 configuration: configuration,
                 doorbell: try Doorbell.Listener(databasePath: path),
                 notifier: SystemdNotifier(environment: [:]),
-                logger: log.logger)
-            let harness = DispatcherHarness(client: client, dispatcher: dispatcher, log: log)
+                logger: log.logger,
+                clock: clock)
+            let harness = DispatcherHarness(client: client, dispatcher: dispatcher, log: log, clock: clock)
             try await withThrowingTaskGroup { group in
                 group.addTask { try await dispatcher.run() }
                 do {
@@ -68,7 +73,7 @@ struct DispatcherHarness {
                 queue: queue, command: .argv(["true"]), workingDirectory: "/", priority: priority,
                 timeout: timeout, retries: retries, backoff: backoff, dependencies: dependencies)
         }
-        return try await client.enqueue(requests).map(\.id)
+        return try await client.enqueue(requests, now: clock.timestamp()).map(\.id)
     }
 
     func job(_ id: JobID) async throws -> Job {

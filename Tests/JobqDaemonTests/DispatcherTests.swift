@@ -92,11 +92,17 @@ import Testing
         }
     }
 
-    @Test func idleConsumersEndAndThePoolGrowsBack() async throws {
-        try await DispatcherHarness.run(concurrency: 2, idleTimeout: .milliseconds(100)) { _ in
+    @Test func idleConsumersEndAfterTheIdleTimeoutAndThePoolGrowsBack() async throws {
+        let clock = ManualClock()
+        try await DispatcherHarness.run(concurrency: 2, idleTimeout: .seconds(3600), clock: clock) { _ in
         } _: { harness in
             try await harness.enqueue(20)
             try await harness.join()
+            try await waitUntil("an idle consumer waits out its hour", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(3599)) >= 1
+            }
+            #expect(harness.log.count("consumer idle; ending") == 0)
+            clock.advance(by: .seconds(3600))
             try await waitUntil("consumers idled out", timeout: .seconds(20)) {
                 harness.log.count("consumer idle; ending") >= 1
             }
@@ -168,15 +174,78 @@ import Testing
         }
     }
 
-    @Test func aTimeoutStopsTheHandlerAndFailsTheJob() async throws {
-        try await DispatcherHarness.run { _ in
+    @Test func aTimeoutStopsTheHandlerWhenDueAndFailsTheJob() async throws {
+        let clock = ManualClock()
+        let started = Gate()
+        try await DispatcherHarness.run(clock: clock) { _ in
+            started.open()
             try await Task.sleep(for: .seconds(600))
         } _: { harness in
-            let id = try await harness.enqueue(1, timeout: .milliseconds(100)).first!
+            let id = try await harness.enqueue(1, timeout: .seconds(3600)).first!
+            await started.wait()
+            try await waitUntil("the job's timer is armed", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(3599)) >= 1
+            }
+            // Ten seconds short of the hour the timer still waits (the dispatcher's periodic
+            // waits are a second at most), and the job still runs.
+            clock.advance(by: .seconds(3590))
+            #expect(clock.sleepers(forAtLeast: .seconds(9)) >= 1)
+            #expect(try await harness.job(id).state == .running)
+            clock.advance(by: .seconds(10))
             try await harness.join()
             let job = try await harness.job(id)
             #expect(job.state == .failed)
             #expect(job.error?.contains("timed out") == true)
+        }
+    }
+
+    @Test func aRetryWaitsForItsBackoff() async throws {
+        struct Flaky: Error {}
+        let clock = ManualClock()
+        try await DispatcherHarness.run(clock: clock) { job in
+            if job.attempt == 1 { throw Flaky() }
+        } _: { harness in
+            // The first retry waits between half and all of the base: 30 to 60 minutes.
+            let id = try await harness.enqueue(1, retries: 1, backoff: .seconds(3600)).first!
+            try await waitUntil("the producer waits for the retry", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(1799)) >= 1
+            }
+            var job = try await harness.job(id)
+            #expect(job.state == .pending)
+            #expect(job.attempts == 1)
+            #expect(job.failures == 1)
+            // Short of the shortest backoff, the producer still waits.
+            clock.advance(by: .seconds(1790))
+            #expect(clock.sleepers(forAtLeast: .seconds(9)) >= 1)
+            #expect(try await harness.job(id).attempts == 1)
+            clock.advance(by: .seconds(1810))
+            try await harness.join()
+            job = try await harness.job(id)
+            #expect(job.state == .succeeded)
+            #expect(job.attempts == 2)
+        }
+    }
+
+    @Test func aDelayedJobStartsWhenDueAndNotBefore() async throws {
+        let clock = ManualClock()
+        try await DispatcherHarness.run(clock: clock) { _ in
+        } _: { harness in
+            let id = try await harness.client.enqueue(
+                [
+                    JobRequest(
+                        queue: "q", command: .argv(["true"]), workingDirectory: "/",
+                        notBefore: clock.timestamp().advanced(by: .seconds(600)))
+                ], now: clock.timestamp()
+            ).first!.id
+            try await waitUntil("the producer waits for the due time", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(599)) >= 1
+            }
+            clock.advance(by: .seconds(590))
+            #expect(clock.sleepers(forAtLeast: .seconds(9)) >= 1)
+            #expect(try await harness.job(id).state == .pending)
+            clock.advance(by: .seconds(10))
+            try await harness.join()
+            #expect(try await harness.job(id).state == .succeeded)
         }
     }
 
@@ -253,8 +322,9 @@ import Testing
     }
 
     @Test func theDrainTimeoutInterruptsRunningJobsBackToPending() async throws {
+        let clock = ManualClock()
         let started = Gate()
-        try await DispatcherHarness.run(drainTimeout: .milliseconds(100)) { _ in
+        try await DispatcherHarness.run(drainTimeout: .seconds(3600), clock: clock) { _ in
             started.open()
             try await Task.sleep(for: .seconds(600))
         } _: { harness in
@@ -264,6 +334,13 @@ import Testing
                 try await harness.job(id).state == .running
             }
             harness.dispatcher.stop()
+            try await waitUntil("the drain timer is armed", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(3599)) >= 1
+            }
+            clock.advance(by: .seconds(3590))
+            #expect(clock.sleepers(forAtLeast: .seconds(9)) >= 1)
+            #expect(try await harness.job(id).state == .running)
+            clock.advance(by: .seconds(10))
             try await waitUntil("job back to pending", timeout: .seconds(20)) {
                 try await harness.job(id).state == .pending
             }

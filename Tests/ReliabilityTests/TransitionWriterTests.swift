@@ -27,7 +27,8 @@ struct TransitionWriterTests {
             let (toStart, toFinish) = (claimed[0], claimed[1])
             _ = try await store.markRunning([(toFinish.id, toFinish.attempt, .now(), nil)])
 
-            let writer = TransitionWriter(store: store, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            let writer = TransitionWriter(
+                store: store, clock: ContinuousClock(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
             // Both are submitted before the writer runs, so they are one batch.
             let start = Task.immediate {
                 await writer.start(.init(id: toStart.id, attempt: toStart.attempt, startedAt: .now()))

@@ -12,6 +12,7 @@ import Synchronization
 public final class Dispatcher: Service {
     private let store: JobStore
     private let configuration: DaemonConfiguration
+    private let clock: any DispatcherClock
     private let logger: Logger
     private let notifier: SystemdNotifier
     private let doorbell: Doorbell.Listener?
@@ -41,25 +42,28 @@ public final class Dispatcher: Service {
     ///   - store: the daemon's store (already recovered).
     ///   - runner: runs the jobs (`ProcessRunner` in `jobqd`).
     ///   - doorbell: the wake-up socket clients ring after a commit; `nil` to rely on polling.
+    ///   - clock: the time every wait and every recorded time is taken from.
     public init(
         store: JobStore,
         runner: any JobRunner,
         configuration: DaemonConfiguration,
         doorbell: Doorbell.Listener?,
         notifier: SystemdNotifier,
-        logger: Logger
+        logger: Logger,
+        clock: any DispatcherClock = ContinuousClock()
     ) {
         self.store = store
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         self.notifier = notifier
         self.doorbell = doorbell
-        let writer = TransitionWriter(store: store, logger: logger)
+        let writer = TransitionWriter(store: store, clock: clock, logger: logger)
         self.writer = writer
         let finished = self.finished
         let outcomes = self.outcomes
         self.executor = JobExecutor(
-            runner: runner, writer: writer, running: running, logger: logger,
+            runner: runner, writer: writer, running: running, clock: clock, logger: logger,
             onFinish: { state in
                 outcomes.count(state)
                 finished.signal()
@@ -122,7 +126,7 @@ public final class Dispatcher: Service {
                 drain.addTask {
                     // Starts counting when the stop begins, not before.
                     while !self.state.withLock({ $0.stopping }) { await self.stopRequested.wait() }
-                    try? await Task.sleep(for: self.configuration.drainTimeout)
+                    try? await self.clock.sleep(for: self.configuration.drainTimeout)
                     return .drainTimeout
                 }
                 if await drain.next() == .drainTimeout {
@@ -169,7 +173,7 @@ public final class Dispatcher: Service {
                 // Sleep until a doorbell ring (or the stop); poll the database now and then as a
                 // safety net for writers that do not ring (e.g. the sqlite3 shell).
                 while !state.withLock({ $0.stopping }) {
-                    if await wake.wait(until: .now + configuration.pollInterval) { break }
+                    if await wake.wait(timeout: configuration.pollInterval, on: clock) { break }
                     if let version = try? await store.dataVersion(), version != lastVersion { break }
                 }
             }
@@ -180,7 +184,7 @@ public final class Dispatcher: Service {
     /// `outputFlushInterval`, for `jobq logs --follow` — one task for all runs, so a short
     /// job costs nothing here. Ends when the drain is over.
     private func saveOutputs() async {
-        while await !drained.wait(until: .now + configuration.outputFlushInterval) {
+        while await !drained.wait(timeout: configuration.outputFlushInterval, on: clock) {
             for control in running.all {
                 guard let output = control.outputIfChanged() else { continue }
                 writer.recordOutput(
@@ -206,7 +210,7 @@ public final class Dispatcher: Service {
                     last = status
                 }
             }
-            await stopRequested.wait(until: .now + .seconds(1))
+            await stopRequested.wait(timeout: .seconds(1), on: clock)
         }
     }
 
@@ -246,7 +250,8 @@ public final class Dispatcher: Service {
                 existing.stopIntake()
             }
             let worker = QueueWorker(
-                name: queue.name, settings: wanted, pool: pool, store: store, executor: executor, logger: logger)
+                name: queue.name, settings: wanted, pool: pool, store: store, executor: executor, clock: clock,
+                logger: logger)
             let added = state.withLock { state -> Bool in
                 guard !state.stopping else { return false }
                 state.workers[queue.name] = worker

@@ -9,13 +9,14 @@ struct JobExecutor: Sendable {
     let runner: any JobRunner
     let writer: TransitionWriter
     let running: RunningJobs
+    let clock: any DispatcherClock
     let logger: Logger
     /// Called after a result is written with the job's new state (`nil` when the result was
     /// fenced off): retries and dependents may now be due.
     let onFinish: @Sendable (JobState?) -> Void
 
     func execute(_ job: ClaimedJob) async {
-        let startedAt = Timestamp.now()
+        let startedAt = clock.timestamp()
         guard await writer.start(.init(id: job.id, attempt: job.attempt, startedAt: startedAt)) else {
             logger.debug("job was cancelled before it started", metadata: ["job.id": "\(job.id)"])
             return
@@ -32,7 +33,7 @@ struct JobExecutor: Sendable {
             writer.recordProcess(job.id, attempt: job.attempt, record)
         })
         let report = await run(job, control: control, observer: observer)
-        let finishedAt = Timestamp.now()
+        let finishedAt = clock.timestamp()
         let (logger, onFinish) = (self.logger, self.onFinish)
         writer.finish(
             JobResult(
@@ -58,8 +59,8 @@ struct JobExecutor: Sendable {
             return await runner.run(job, control: control, observer: observer)
         }
         return await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try? await Task.sleep(for: timeout)
+            group.addTask { [clock] in
+                try? await clock.sleep(for: timeout)
                 if !Task.isCancelled { control.requestStop(.timedOut(after: timeout)) }
             }
             let report = await runner.run(job, control: control, observer: observer)

@@ -26,6 +26,7 @@ final class QueueWorker: Sendable {
     private let pool: QueuePool
     private let store: JobStore
     private let executor: JobExecutor
+    private let clock: any DispatcherClock
     private let logger: Logger
     private let producerWake = WakeSignal()
     private let poolWake = WakeSignal()
@@ -40,7 +41,10 @@ final class QueueWorker: Sendable {
     /// Set while the producer waits for `refillRoom`; the consumer that makes it tells it.
     private let waitingForRoom = Atomic<Bool>(false)
 
-    init(name: String, settings: Settings, pool: QueuePool, store: JobStore, executor: JobExecutor, logger: Logger) {
+    init(
+        name: String, settings: Settings, pool: QueuePool, store: JobStore, executor: JobExecutor,
+        clock: any DispatcherClock, logger: Logger
+    ) {
         self.name = name
         self.capacity = settings.capacity
         self.buffer = AsyncQueue(capacity: settings.capacity)
@@ -48,6 +52,7 @@ final class QueueWorker: Sendable {
         self.pool = pool
         self.store = store
         self.executor = executor
+        self.clock = clock
         var logger = logger
         logger[metadataKey: "queue.name"] = "\(name)"
         self.logger = logger
@@ -126,7 +131,7 @@ final class QueueWorker: Sendable {
             let limit = min(Self.claimBatch, room)
             let claimed: [ClaimedJob]
             do {
-                claimed = try await store.claim(queue: name, limit: limit, now: .now())
+                claimed = try await store.claim(queue: name, limit: limit, now: clock.timestamp())
                 failures = 0
             } catch {
                 failures += 1
@@ -134,7 +139,7 @@ final class QueueWorker: Sendable {
                 logger.error(
                     "cannot claim jobs; retrying",
                     metadata: ["error": "\(error)", "retry.in": "\(DurationText.format(delay))"])
-                _ = await producerWake.wait(until: .now + delay)
+                _ = await producerWake.wait(timeout: delay, on: clock)
                 continue
             }
             var handedOver = 0
@@ -151,8 +156,8 @@ final class QueueWorker: Sendable {
                 // Caught up: sleep until woken, or until the next delayed job is due.
                 let nextDue = try? await store.nextDueTime(queue: name)
                 if let nextDue {
-                    let wait = Timestamp.now().duration(to: nextDue)
-                    if wait > .zero { _ = await producerWake.wait(until: .now + wait) }
+                    let wait = clock.timestamp().duration(to: nextDue)
+                    if wait > .zero { _ = await producerWake.wait(timeout: wait, on: clock) }
                 } else {
                     await producerWake.wait()
                 }
@@ -192,7 +197,7 @@ final class QueueWorker: Sendable {
             let idleTimeout = live.withLock { $0.idleTimeout }
             let job: ClaimedJob
             do {
-                job = try await buffer.get(timeout: idleTimeout)
+                job = try await buffer.get(timeout: idleTimeout, clock: clock)
             } catch {
                 pool.release()
                 let idle = (error as? AsyncQueueError) == .timedOut

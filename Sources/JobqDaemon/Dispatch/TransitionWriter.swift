@@ -34,12 +34,14 @@ final class TransitionWriter: Sendable {
     }
 
     private let store: JobStore
+    private let clock: any DispatcherClock
     private let logger: Logger
     private let state = Mutex(State())
     private let wake = WakeSignal()
 
-    init(store: JobStore, logger: Logger) {
+    init(store: JobStore, clock: any DispatcherClock, logger: Logger) {
         self.store = store
+        self.clock = clock
         self.logger = logger
     }
 
@@ -114,7 +116,7 @@ final class TransitionWriter: Sendable {
                             "error": "\(error)", "transitions": "\(batch.count)",
                             "retry.in": "\(DurationText.format(delay))",
                         ])
-                    try? await Task.sleep(for: delay)
+                    try? await clock.sleep(for: delay)
                 }
             }
         }

@@ -53,14 +53,14 @@ final class WakeSignal: Sendable {
         }
     }
 
-    /// `wait()`, but gives up at `deadline`. Returns whether a signal (rather than the
-    /// deadline) ended the wait.
+    /// `wait()`, but gives up after `timeout` on `clock`. Returns whether a signal (rather
+    /// than the timeout) ended the wait.
     @discardableResult
-    func wait(until deadline: ContinuousClock.Instant) async -> Bool {
+    func wait(timeout: Duration, on clock: any DispatcherClock) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask { await self.wait() }
             group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
+                try? await clock.sleep(for: timeout)
                 return false
             }
             // Both may end before the cancellation lands: a signal taken counts.
