@@ -62,12 +62,18 @@ enum Throughput {
         try await withTemporaryDirectory { directory in
             let path = directory + "/library.db"
             try await fill(path, jobs: jobs)
+            // The last handler says so: no polling task competes with the dispatcher for the CPU.
             let handled = Atomic<Int>(0)
+            let (allHandled, lastHandled) = AsyncStream.makeStream(of: Void.self)
             let store = try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
             let client = try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
             let dispatcher = Dispatcher(
                 store: store,
-                runner: HandlerRunner(handlers: [queue: { _ in handled.add(1, ordering: .relaxed) }]),
+                runner: HandlerRunner(handlers: [
+                    queue: { _ in
+                        if handled.add(1, ordering: .relaxed).newValue == jobs { lastHandled.finish() }
+                    }
+                ]),
                 configuration: DaemonConfiguration(
                     databasePath: path, defaultConcurrency: shape.concurrency, defaultCapacity: shape.capacity),
                 doorbell: nil,
@@ -79,8 +85,14 @@ enum Throughput {
                 group.addTask { try await dispatcher.run() }
                 do {
                     // Every handler has run; then only the last finish commits are outstanding.
-                    try await waitUntil("\(jobs) handlers ran", timeout: .seconds(300), interval: .milliseconds(1)) {
-                        handled.load(ordering: .relaxed) >= jobs
+                    try await withThrowingTaskGroup { waiting in
+                        waiting.addTask { for await _ in allHandled {} }
+                        waiting.addTask {
+                            try await Task.sleep(for: .seconds(300))
+                            throw BenchmarkError("library path: not all \(jobs) handlers ran within 300 s")
+                        }
+                        try await waiting.next()
+                        waiting.cancelAll()
                     }
                     try await waitUntil("\(jobs) jobs finished", timeout: .seconds(60), interval: .microseconds(200)) {
                         try await client.unfinishedCount(queue: queue) == 0
