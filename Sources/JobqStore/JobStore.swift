@@ -126,13 +126,14 @@ public actor JobStore {
         // A larger page cache (allocated only as pages are used) keeps the indexes of a big
         // backlog in memory; the default 2 MiB makes every transition re-read index pages.
         try connection.execute("PRAGMA cache_size = -65536")
-        try migrate(connection)
+        try migrate(connection, from: found)
     }
 
-    /// Applies the migrations the file lacks, all in one transaction (another process may be
-    /// migrating at the same time, so the version is read again under the write lock).
-    static func migrate(_ connection: Connection) throws {
-        guard Int(try connection.scalar("PRAGMA user_version") ?? 0) < Schema.currentVersion else { return }
+    /// Applies the migrations a file at schema version `found` lacks, all in one transaction
+    /// (another process may be migrating at the same time, so the version is read again under
+    /// the write lock).
+    static func migrate(_ connection: Connection, from found: Int) throws {
+        guard found < Schema.currentVersion else { return }
         try connection.writeTransaction {
             let version = Int(try connection.scalar("PRAGMA user_version") ?? 0)
             guard version <= Schema.currentVersion else {
