@@ -39,7 +39,7 @@ let package = Package(
         ),
         // The thin, typed edge over the SQLite C API: connection, statements, errors, and the
         // dedicated-thread executor every SQLite call runs on.
-        .target(name: "JobqSQLite", dependencies: ["CSQLite"]),
+        .target(name: "JobqSQLite", dependencies: ["CSQLite", "CJobqSystem"]),
         // The durable job store shared by `jobq` and `jobqd`: schema, migrations, the
         // claim/complete protocol, the daemon lock and the doorbell.
         .target(name: "JobqStore", dependencies: ["JobqCore", "JobqSQLite"]),

@@ -1,3 +1,5 @@
+import CJobqSystem
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -30,11 +32,13 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
     private var thread = pthread_t()
     /// Whether the thread is the caller's (`callingThread()`), with no loop to run queued work.
     private let adoptsCallingThread: Bool
+    private let name: String
 
     /// Starts the thread.
-    /// - Parameter name: what the thread is for, used in the message if it cannot be started.
+    /// - Parameter name: what the thread is for: its name in `ps -L`, `top -H` and `perf`
+    ///   (the kernel keeps the first 15 bytes), and in the message if it cannot be started.
     public convenience init(name: String) {
-        self.init(adoptsCallingThread: false)
+        self.init(name: name, adoptsCallingThread: false)
         // The thread owns a strong reference to the executor until its loop ends.
         let context = Unmanaged.passRetained(self).toOpaque()
         let result = pthread_create(
@@ -51,12 +55,13 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
     /// pass on this thread, and enqueuing work (an `await` into the actor) traps, because no
     /// loop runs on the thread to take it.
     public static func callingThread() -> DedicatedThreadExecutor {
-        let executor = DedicatedThreadExecutor(adoptsCallingThread: true)
+        let executor = DedicatedThreadExecutor(name: "", adoptsCallingThread: true)
         executor.thread = pthread_self()
         return executor
     }
 
-    private init(adoptsCallingThread: Bool) {
+    private init(name: String, adoptsCallingThread: Bool) {
+        self.name = name
         self.adoptsCallingThread = adoptsCallingThread
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
@@ -132,6 +137,7 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
     }
 
     private func runLoop() {
+        jobq_name_current_thread(String(decoding: name.utf8.prefix(15), as: UTF8.self))
         while true {
             pthread_mutex_lock(mutex)
             while pending.isEmpty && !stopping {

@@ -80,7 +80,7 @@ public enum Doorbell {
             self.stream = stream
             self.socketPath = path
             self.wakeWriter = Mutex(pipeEnds[1])
-            self.thread = DedicatedThreadExecutor(name: "jobq doorbell")
+            self.thread = DedicatedThreadExecutor(name: "jobq-doorbell")
             let wakeReader = pipeEnds[0]
             thread.execute {
                 Listener.readLoop(socket: descriptor, wakeReader: wakeReader, continuation: continuation)

@@ -54,7 +54,7 @@ public actor JobStore {
         ringsDoorbell: Bool = true,
         faults: SQLiteFaults? = nil
     ) async throws(StoreError) {
-        let executor = DedicatedThreadExecutor(name: "jobq store \(path)")
+        let executor = DedicatedThreadExecutor(name: "jobq-store")
         do {
             connection = try await executor.run {
                 try Self.openConnection(
