@@ -186,12 +186,13 @@ import Testing
             try await waitUntil("the job's timer is armed", timeout: .seconds(20)) {
                 clock.sleepers(forAtLeast: .seconds(3599)) >= 1
             }
-            // Ten seconds short of the hour the timer still waits (the dispatcher's periodic
-            // waits are a second at most), and the job still runs.
-            clock.advance(by: .seconds(3590))
-            #expect(clock.sleepers(forAtLeast: .seconds(9)) >= 1)
+            // Twenty seconds short of the hour the timer still waits (longer than any other wait
+            // here: the periodic ones are a second at most, a consumer's idle timeout 10 s), and
+            // the job still runs.
+            clock.advance(by: .seconds(3580))
+            #expect(clock.sleepers(forAtLeast: .seconds(15)) >= 1)
             #expect(try await harness.job(id).state == .running)
-            clock.advance(by: .seconds(10))
+            clock.advance(by: .seconds(20))
             try await harness.join()
             let job = try await harness.job(id)
             #expect(job.state == .failed)
@@ -215,10 +216,10 @@ import Testing
             #expect(job.attempts == 1)
             #expect(job.failures == 1)
             // Short of the shortest backoff, the producer still waits.
-            clock.advance(by: .seconds(1790))
-            #expect(clock.sleepers(forAtLeast: .seconds(9)) >= 1)
+            clock.advance(by: .seconds(1780))
+            #expect(clock.sleepers(forAtLeast: .seconds(15)) >= 1)
             #expect(try await harness.job(id).attempts == 1)
-            clock.advance(by: .seconds(1810))
+            clock.advance(by: .seconds(1820))
             try await harness.join()
             job = try await harness.job(id)
             #expect(job.state == .succeeded)
@@ -240,10 +241,10 @@ import Testing
             try await waitUntil("the producer waits for the due time", timeout: .seconds(20)) {
                 clock.sleepers(forAtLeast: .seconds(599)) >= 1
             }
-            clock.advance(by: .seconds(590))
-            #expect(clock.sleepers(forAtLeast: .seconds(9)) >= 1)
+            clock.advance(by: .seconds(580))
+            #expect(clock.sleepers(forAtLeast: .seconds(15)) >= 1)
             #expect(try await harness.job(id).state == .pending)
-            clock.advance(by: .seconds(10))
+            clock.advance(by: .seconds(20))
             try await harness.join()
             #expect(try await harness.job(id).state == .succeeded)
         }
@@ -337,10 +338,10 @@ import Testing
             try await waitUntil("the drain timer is armed", timeout: .seconds(20)) {
                 clock.sleepers(forAtLeast: .seconds(3599)) >= 1
             }
-            clock.advance(by: .seconds(3590))
-            #expect(clock.sleepers(forAtLeast: .seconds(9)) >= 1)
+            clock.advance(by: .seconds(3580))
+            #expect(clock.sleepers(forAtLeast: .seconds(15)) >= 1)
             #expect(try await harness.job(id).state == .running)
-            clock.advance(by: .seconds(10))
+            clock.advance(by: .seconds(20))
             try await waitUntil("job back to pending", timeout: .seconds(20)) {
                 try await harness.job(id).state == .pending
             }
