@@ -28,7 +28,7 @@ let package = Package(
             name: "JobqQueue",
             dependencies: [.product(name: "DequeModule", package: "swift-collections")]
         ),
-        .testTarget(name: "JobqQueueTests", dependencies: ["JobqQueue"]),
+        .testTarget(name: "JobqQueueTests", dependencies: ["JobqQueue", "JobqTestSupport"]),
 
         // The system SQLite (libsqlite3), seen from Swift.
         .systemLibrary(
@@ -51,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JobqStoreTests",
-            dependencies: ["JobqStore", "JobqSQLite", "JobqCore", "jobq-store-fixture"],
+            dependencies: ["JobqStore", "JobqSQLite", "JobqCore", "JobqTestSupport", "jobq-store-fixture"],
             exclude: ["Fixtures"]
         ),
 
@@ -66,7 +66,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "JobqProcessTests", dependencies: ["JobqProcess", "JobqCore"]),
+        .testTarget(name: "JobqProcessTests", dependencies: ["JobqProcess", "JobqCore", "JobqTestSupport"]),
 
         // The daemon's runtime: producer and consumer pools per queue, runners, group-committed
         // state transitions, recovery, systemd integration. Embeddable with in-process handlers.
@@ -110,8 +110,9 @@ let package = Package(
         ),
         // The thin `jobq` executable: hands the process arguments to JobqCLI.
         .executableTarget(name: "jobq", dependencies: ["JobqCLI"]),
-        // Test harness shared by the end-to-end suites: run binaries, temporary directories, polling.
-        .target(name: "JobqTestSupport"),
+        // Test harness shared by the test suites: run binaries, temporary directories, polling, a
+        // manual clock, a seeded random number generator.
+        .target(name: "JobqTestSupport", dependencies: ["JobqCore"]),
         .testTarget(name: "CLITests", dependencies: ["JobqCLI", "JobqCore", "JobqTestSupport"]),
         // End-to-end tests of the real `jobqd` driven by the real `jobq`, plus the systemd unit
         // and the install script. Needs the products built (`scripts/test` does it).

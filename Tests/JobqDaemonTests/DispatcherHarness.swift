@@ -97,6 +97,9 @@ struct DispatcherHarness {
     }
 }
 
+/// The test suites' manual clock drives the dispatcher's time too.
+extension ManualClock: DispatcherClock {}
+
 /// Counts handlers running at once and the highest count seen.
 final class Concurrency: Sendable {
     private let state = Mutex<(now: Int, peak: Int)>((0, 0))

@@ -1,5 +1,6 @@
 import Glibc
 import JobqCore
+import func JobqTestSupport.waitUntil
 import Logging
 import Testing
 
@@ -133,8 +134,9 @@ struct ProcessSupervisorTests {
         let go = directory.file("go")
         let child = try supervisor.spawn(
             TestSupport.shell("echo partial; while [ ! -e \(go) ]; do sleep 0.01; done; echo done"))
-        let sawPartial = await TestSupport.eventually { child.output().stdout == Array("partial\n".utf8) }
-        #expect(sawPartial)
+        try await waitUntil("the partial output", timeout: .seconds(10)) {
+            child.output().stdout == Array("partial\n".utf8)
+        }
         let touch = try supervisor.spawn(
             ProcessSpec(argv: ["touch", go], workingDirectory: "/", environment: TestSupport.environment))
         _ = try await TestSupport.wait(touch)
@@ -287,8 +289,9 @@ struct ProcessSupervisorTests {
             })
         // Dropping the supervisor ends its thread and closes its descriptors.
         supervisor = nil
-        let noLeak = await TestSupport.eventually { TestSupport.pipeAndPidfdCount() <= descriptorsBefore }
-        #expect(noLeak, "pipes and pidfds before: \(descriptorsBefore), after: \(TestSupport.pipeAndPidfdCount())")
+        try await waitUntil(
+            "pipes and pidfds back to \(descriptorsBefore) (now \(TestSupport.pipeAndPidfdCount()))", timeout: .seconds(10)
+        ) { TestSupport.pipeAndPidfdCount() <= descriptorsBefore }
     }
 
     @Test func anEscapedProcessHoldingThePipesDoesNotKeepTheJobRunning() async throws {
@@ -319,11 +322,11 @@ struct ProcessSupervisorTests {
                     + "while [ ! -s \(pidFile) ]; do sleep 0.01; done"))
         #expect(try await TestSupport.wait(child) == .exited(0))
         let orphan = try #require(await TestSupport.pids(in: pidFile, count: 1).first)
-        let adopted = await TestSupport.eventually { ProcessStat.read(pid: orphan)?.parentPID == getpid() }
-        #expect(adopted)
+        try await waitUntil("the orphan adopted", timeout: .seconds(10)) {
+            ProcessStat.read(pid: orphan)?.parentPID == getpid()
+        }
         kill(orphan, SIGKILL)
-        let reaped = await TestSupport.eventually { ProcessStat.read(pid: orphan) == nil }
-        #expect(reaped)
+        try await waitUntil("the orphan reaped", timeout: .seconds(10)) { ProcessStat.read(pid: orphan) == nil }
         try await directory.remove()
     }
 }

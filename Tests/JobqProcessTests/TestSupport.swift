@@ -1,4 +1,5 @@
 import Glibc
+import func JobqTestSupport.waitUntil
 import Logging
 import Testing
 
@@ -42,16 +43,6 @@ enum TestSupport {
         }
     }
 
-    /// Polls `condition` every few milliseconds until it holds (true) or `timeout` passes (false).
-    static func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
-    }
-
     /// Whether a process with this pid exists and is not a zombie.
     static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = ProcessStat.read(pid: pid) else { return false }
@@ -66,7 +57,7 @@ enum TestSupport {
     /// Pids written one per line to `path` by a job, once `count` of them are there.
     static func pids(in path: String, count: Int) async -> [Int32] {
         var pids: [Int32] = []
-        _ = await eventually {
+        try? await waitUntil("\(count) pids in \(path)", timeout: .seconds(10)) {
             pids = (readText(path) ?? "").split(separator: "\n").compactMap { Int32($0) }
             return pids.count >= count
         }

@@ -1,3 +1,4 @@
+import JobqTestSupport
 import Testing
 
 @testable import JobqQueue
@@ -126,10 +127,10 @@ import Testing
         let clock = ManualClock()
         let getter = Task { try await queue.get(timeout: .seconds(5), clock: clock) }
         try await waitUntil("the getter and its timer to wait") {
-            queue.waitingGetters == 1 && clock.sleeperCount == 1
+            queue.waitingGetters == 1 && clock.sleepers() == 1
         }
         clock.advance(by: .seconds(4))
-        #expect(queue.waitingGetters == 1 && clock.sleeperCount == 1)
+        #expect(queue.waitingGetters == 1 && clock.sleepers() == 1)
         clock.advance(by: .seconds(1))
         #expect(try await outcome(of: getter).failure as? AsyncQueueError == .timedOut)
         #expect(queue.waitingGetters == 0)
@@ -140,11 +141,11 @@ import Testing
         let clock = ManualClock()
         let getter = Task { try await queue.get(timeout: .seconds(5), clock: clock) }
         try await waitUntil("the getter and its timer to wait") {
-            queue.waitingGetters == 1 && clock.sleeperCount == 1
+            queue.waitingGetters == 1 && clock.sleepers() == 1
         }
         try queue.tryPut(9)
         #expect(try await outcome(of: getter).get() == 9)
-        #expect(clock.sleeperCount == 0)  // get(timeout:) returns only once its timer is gone.
+        #expect(clock.sleepers() == 0)  // get(timeout:) returns only once its timer is gone.
         clock.advance(by: .seconds(10))
         #expect(queue.unfinishedCount == 1)
     }

@@ -1,3 +1,4 @@
+import JobqTestSupport
 import Testing
 
 @testable import JobqQueue
@@ -18,7 +19,7 @@ import Testing
             try await withThrowingTaskGroup(of: [Int].self) { group in
                 for index in 0..<Self.consumers {
                     group.addTask {
-                        var random = SeededGenerator(seed: seed &* 7919 &+ UInt64(index))
+                        var random = SeededRandom(seed: seed &* 7919 &+ UInt64(index))
                         return try await Self.consume(queue, random: &random)
                     }
                 }
@@ -26,7 +27,7 @@ import Testing
                     try await withThrowingTaskGroup(of: Void.self) { producers in
                         for index in 0..<Self.producers {
                             producers.addTask {
-                                var random = SeededGenerator(seed: seed &* 104_729 &+ UInt64(index))
+                                var random = SeededRandom(seed: seed &* 104_729 &+ UInt64(index))
                                 let share =
                                     (Self.items * index / Self.producers)..<(Self.items * (index + 1) / Self.producers)
                                 try await Self.produce(share, into: queue, random: &random)
@@ -54,7 +55,7 @@ import Testing
 
     /// Puts every element of `share`, sometimes from a child task cancelled at a random moment, in
     /// which case a put that threw `CancellationError` is retried (it must have added nothing).
-    static func produce(_ share: Range<Int>, into queue: AsyncQueue<Int>, random: inout SeededGenerator) async throws {
+    static func produce(_ share: Range<Int>, into queue: AsyncQueue<Int>, random: inout SeededRandom) async throws {
         for element in share {
             while true {
                 guard random.next() % 4 == 0 else {
@@ -79,7 +80,7 @@ import Testing
 
     /// Takes elements until the queue shuts down, marking each done; some gets are cancelled at a
     /// random moment and some have a tiny timeout.
-    static func consume(_ queue: AsyncQueue<Int>, random: inout SeededGenerator) async throws -> [Int] {
+    static func consume(_ queue: AsyncQueue<Int>, random: inout SeededRandom) async throws -> [Int] {
         var received: [Int] = []
         while true {
             let result: Result<Int, any Error>

@@ -1,5 +1,6 @@
 import Foundation
 import JobqCore
+import JobqTestSupport
 import Testing
 
 @testable import JobqStore
@@ -97,9 +98,8 @@ func receivesRing(_ stream: AsyncStream<Void>, timeout: Duration = .seconds(10))
         lock = nil
         // Another test's process spawn may hold a copy of the descriptor for an instant (between
         // its fork and exec; the lock is close-on-exec), so the release is awaited, not assumed.
-        let reacquired = await eventually(timeout: .seconds(10)) {
+        try await waitUntil("the lock free again", timeout: .seconds(10)) {
             (try? DaemonLock.acquire(databasePath: path)) != nil
         }
-        #expect(reacquired)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JobqCore
 import JobqSQLite
+import JobqTestSupport
 import Testing
 
 @testable import JobqStore
@@ -62,8 +63,9 @@ import Testing
         }
         let marker = directory.path + "/in-batch"
         let child = try launchFixture(["hang-mid-batch", path, "5000", "4000", marker])
-        let reached = await eventually(timeout: .seconds(120)) { FileManager.default.fileExists(atPath: marker) }
-        try #require(reached, "the writer never got into its batch")
+        try await waitUntil("the writer inside its batch", timeout: .seconds(120)) {
+            FileManager.default.fileExists(atPath: marker)
+        }
         kill(child.processIdentifier, SIGKILL)
         #expect(await waitForExit(child) != nil)
         #expect(child.terminationReason == .uncaughtSignal)
@@ -87,8 +89,9 @@ import Testing
         let path = directory.databasePath
         let marker = directory.path + "/locked"
         let child = try launchFixture(["hold-lock", path, marker])
-        let locked = await eventually { FileManager.default.fileExists(atPath: marker) }
-        try #require(locked)
+        try await waitUntil("the fixture holds the lock", timeout: .seconds(30)) {
+            FileManager.default.fileExists(atPath: marker)
+        }
         #expect(throws: StoreError.daemonAlreadyRunning(path: path, pid: child.processIdentifier)) {
             try DaemonLock.acquire(databasePath: path)
         }

@@ -1,28 +1,16 @@
 import JobqCore
 import JobqSQLite
+import JobqTestSupport
 import Testing
 
 @testable import JobqStore
-
-/// A small, seedable generator (SplitMix64) so a failing sequence can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct RandomizedTests {
     let directory = TemporaryDirectory()
 
     @Test(arguments: [1, 2, 3, 42] as [UInt64])
     func randomOperationsKeepTheInvariants(seed: UInt64) async throws {
-        var random = SplitMix64(state: seed)
+        var random = SeededRandom(seed: seed)
         let store = try await JobStore(path: directory.databasePath, durability: .normal)
         let queues = ["a", "b"]
         var now = t0

@@ -2,6 +2,7 @@ import Foundation
 import JobqCore
 import JobqSQLite
 import JobqStore
+import JobqTestSupport
 import Synchronization
 import Testing
 
@@ -128,19 +129,12 @@ func launchFixture(_ arguments: [String]) throws -> Process {
     return process
 }
 
-/// Waits (polling, with a deadline) until `condition` holds; returns whether it did.
-func eventually(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async rethrows -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return try condition()
-}
-
 /// Waits for a child process to exit, with a deadline; returns its status or `nil` on timeout.
 func waitForExit(_ process: Process, timeout: Duration = .seconds(60)) async -> Int32? {
-    let exited = await eventually(timeout: timeout) { !process.isRunning }
-    return exited ? process.terminationStatus : nil
+    do {
+        try await waitUntil("process \(process.processIdentifier) to exit", timeout: timeout) { !process.isRunning }
+    } catch {
+        return nil
+    }
+    return process.terminationStatus
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JobqReliability
+import JobqTestSupport
 
 /// How much fuzzing a run does: a few thousand cases by default, set from the environment by
 /// `scripts/fuzz` (`JOBQ_FUZZ_CASES`, `JOBQ_FUZZ_PROCESS_CASES`, `JOBQ_FUZZ_SEED`).

@@ -1,18 +1,18 @@
 import JobqCore
-import JobqDaemon
 import Synchronization
 
-/// A `DispatcherClock` that moves only when the test says so: idle timeouts, delays, backoff,
-/// job timeouts and the drain timeout of any length pass the moment the test advances past
-/// them, and never before. Its timestamps start at the real time it was made.
-final class ManualClock: DispatcherClock, Sendable {
-    struct Instant: InstantProtocol {
+/// A clock that moves only when a test calls ``advance(by:)``: timeouts, delays and backoff of
+/// any length pass the moment the test advances past them, and never before. Tests wait on its
+/// sleepers (``sleepers(forAtLeast:)``), not on real time. Its ``timestamp()`` starts at the real
+/// time the clock was made, for code that also records wall-clock times.
+public final class ManualClock: Clock, Sendable {
+    public struct Instant: InstantProtocol {
         /// Time passed since the clock was made.
-        var offset: Duration
+        public var offset: Duration
 
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
     private struct Sleeper {
@@ -27,21 +27,22 @@ final class ManualClock: DispatcherClock, Sendable {
     }
 
     private let state = Mutex(State())
-    private let start: Timestamp
+    private let origin: Timestamp
 
-    init(start: Timestamp = .now()) {
-        self.start = start
+    public init(origin: Timestamp = .now()) {
+        self.origin = origin
     }
 
-    var now: Instant { state.withLock { $0.now } }
+    public var now: Instant { state.withLock { $0.now } }
 
-    var minimumResolution: Duration { .nanoseconds(1) }
+    public var minimumResolution: Duration { .zero }
 
-    func timestamp() -> Timestamp {
-        start.advanced(by: now.offset)
+    /// Now as a wall-clock time: the clock's origin moved by the time advanced since.
+    public func timestamp() -> Timestamp {
+        origin.advanced(by: now.offset)
     }
 
-    func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
@@ -49,8 +50,8 @@ final class ManualClock: DispatcherClock, Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let outcome: Result<Void, any Error>? = state.withLock { state in
-                    if Task.isCancelled { return .failure(CancellationError()) }
                     if deadline <= state.now { return .success(()) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
                     state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
                     return nil
                 }
@@ -63,7 +64,7 @@ final class ManualClock: DispatcherClock, Sendable {
 
     /// Moves time forward by `duration` and wakes every sleeper whose deadline has come,
     /// earliest deadline first.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let due = state.withLock { state -> [Sleeper] in
             state.now = state.now.advanced(by: duration)
             let now = state.now
@@ -74,9 +75,10 @@ final class ManualClock: DispatcherClock, Sendable {
         for sleeper in due { sleeper.continuation.resume() }
     }
 
-    /// How many tasks sleep until at least `duration` from now: the waits a test is about to
-    /// cut short (short periodic ones, such as the safety-net poll, are not counted).
-    func sleepers(forAtLeast duration: Duration) -> Int {
+    /// How many tasks sleep until at least `duration` from now (by default: all of them). A
+    /// longer `duration` counts only the waits a test is about to cut short, not shorter
+    /// periodic ones.
+    public func sleepers(forAtLeast duration: Duration = .zero) -> Int {
         state.withLock { state in
             let horizon = state.now.advanced(by: duration)
             return state.sleepers.values.filter { $0.deadline >= horizon }.count
