@@ -23,20 +23,14 @@ struct Join: ParsableCommand {
     @Argument(help: ArgumentHelp("The queue (default: all queues).", valueName: "queue"))
     var queue: String?
 
-    @Option(help: "Give up after this long, with exit status 124. \(durationHelpSuffix)")
-    var timeout: DurationArgument?
-
-    @Flag(
-        inversion: .prefixedNo,
-        help: "Draw a progress bar (done/total, rate, ETA) on stderr; default: when run from a terminal.")
-    var progress: Bool?
+    @OptionGroup var waiting: WaitOptions
 
     func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
         guard let store = try database.openExisting() else { return }
-        let watcher = ChangeWatcher(timeout: timeout?.duration)
+        let watcher = waiting.watcher()
         let scope = queue.map { "queue \($0.displaySafe)" } ?? "all queues"
-        var display = ProgressChoice.enabled(progress) ? ProgressDisplay(stream: .standardError) : nil
+        var display = waiting.progressDisplay()
         var counts = (done: 0, total: 0)
         let finished: Bool?
         do {
@@ -65,7 +59,7 @@ struct Join: ParsableCommand {
         guard finished != nil else {
             let unfinished = try? store.assumeIsolated { store in try store.unfinishedCount(queue: queue) }
             let left = unfinished.map { ": \($0) unfinished" } ?? ""
-            throw CLIError.timedOut("timed out after \(DurationText.format(timeout!.duration)) joining \(scope)\(left)")
+            throw CLIError.timedOut("\(waiting.timedOut) joining \(scope)\(left)")
         }
     }
 }

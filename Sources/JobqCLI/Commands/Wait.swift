@@ -22,13 +22,7 @@ struct Wait: ParsableCommand {
     @Argument(help: ArgumentHelp("The jobs to wait for.", valueName: "id"))
     var ids: [JobIDArgument]
 
-    @Option(help: "Give up after this long, with exit status 124. \(durationHelpSuffix)")
-    var timeout: DurationArgument?
-
-    @Flag(
-        inversion: .prefixedNo,
-        help: "Draw a progress bar (done/total, rate, ETA) on stderr; default: when run from a terminal.")
-    var progress: Bool?
+    @OptionGroup var waiting: WaitOptions
 
     func validate() throws {
         guard !ids.isEmpty else { throw ValidationError("name at least one job id") }
@@ -37,8 +31,8 @@ struct Wait: ParsableCommand {
     func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
         let ids = self.ids.uniqueIDs
-        let watcher = ChangeWatcher(timeout: timeout?.duration)
-        var display = ProgressChoice.enabled(progress) ? ProgressDisplay(stream: .standardError) : nil
+        let watcher = waiting.watcher()
+        var display = waiting.progressDisplay()
         var states: [JobID: JobState] = [:]
         guard let store = try database.openExisting() else { throw database.jobNotFound(ids[0]) }
         let finished: Bool?
@@ -61,7 +55,7 @@ struct Wait: ParsableCommand {
         guard finished != nil else {
             let unfinished = ids.filter { !(states[$0]?.isTerminal ?? false) }
             throw CLIError.timedOut(
-                "timed out after \(DurationText.format(timeout!.duration)) with \(unfinished.count) of \(ids.count)"
+                "\(waiting.timedOut) with \(unfinished.count) of \(ids.count)"
                     + " jobs unfinished: " + unfinished.map(String.init).joined(separator: ", "))
         }
         let unsuccessful = ids.filter { states[$0] != .succeeded }

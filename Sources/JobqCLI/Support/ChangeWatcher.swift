@@ -1,3 +1,5 @@
+import ArgumentParser
+import JobqCore
 import JobqStore
 
 #if canImport(Glibc)
@@ -63,12 +65,33 @@ struct ChangeWatcher {
     }
 }
 
-/// Whether `join` and `wait` draw a progress line: `--progress` draws it whenever stderr
-/// is a terminal, `--no-progress` never; by default it is drawn when both stdout and stderr
-/// are terminals (an interactive shell). Never into a pipe or file.
-enum ProgressChoice {
-    static func enabled(_ flag: Bool?) -> Bool {
-        guard OutputStream.standardError.isTerminal else { return false }
-        return flag ?? OutputStream.standardOutput.isTerminal
+/// The options of the commands that wait (`join`, `wait`): how long, and whether to draw progress.
+struct WaitOptions: ParsableArguments {
+    @Option(help: "Give up after this long, with exit status 124. \(durationHelpSuffix)")
+    var timeout: DurationArgument?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Draw a progress bar (done/total, rate, ETA) on stderr; default: when run from a terminal.")
+    var progress: Bool?
+
+    /// The watcher that gives up after `--timeout`.
+    func watcher() -> ChangeWatcher {
+        ChangeWatcher(timeout: timeout?.duration)
+    }
+
+    /// The progress line, if one is drawn: `--progress` draws it whenever stderr is a terminal,
+    /// `--no-progress` never; by default it is drawn when both stdout and stderr are terminals
+    /// (an interactive shell). Never into a pipe or file.
+    func progressDisplay() -> ProgressDisplay? {
+        guard OutputStream.standardError.isTerminal, progress ?? OutputStream.standardOutput.isTerminal else {
+            return nil
+        }
+        return ProgressDisplay(stream: .standardError)
+    }
+
+    /// `timed out after 10m`.
+    var timedOut: String {
+        "timed out after \(timeout.map { DurationText.format($0.duration) } ?? "the timeout")"
     }
 }
