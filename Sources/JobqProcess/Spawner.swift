@@ -2,10 +2,35 @@ import CJobqSystem
 import Glibc
 import Synchronization
 
-/// The pids that some supervisor in this process spawned and has not reaped yet. Its lock is held from just
-/// before `posix_spawn` until the new pid is recorded, and while a reaper decides to reap a pid it does not
-/// own, so an orphan sweep can never take the exit status of a child that is being registered.
-let trackedChildren = Mutex<Set<Int32>>([])
+/// The processes the supervisors in this process started and have not reaped yet, so that an orphan sweep
+/// never takes the exit status of a job's process.
+///
+/// A pid is counted from the moment `posix_spawn` returns it until its supervisor has reaped it (a count, not
+/// a set: the kernel may hand a reaped pid to the next spawn before its reaper has uncounted it). A spawn
+/// whose pid is not known yet is counted in `spawning`, and a sweep waits for a moment when none is under way.
+/// The lock is only ever held for bookkeeping, never across `posix_spawn` or a wait for a child.
+struct TrackedChildren {
+    private var counts: [Int32: Int] = [:]
+    /// Spawns under way: their children may already exist (and even have exited) with pids not yet counted.
+    private(set) var spawning = 0
+
+    func contains(_ pid: Int32) -> Bool { counts[pid] != nil }
+
+    mutating func spawnStarted() { spawning += 1 }
+
+    /// Ends what `spawnStarted()` began; `pid` is the child, or `nil` when the spawn failed.
+    mutating func spawnEnded(pid: Int32?) {
+        spawning -= 1
+        if let pid { counts[pid, default: 0] += 1 }
+    }
+
+    mutating func reaped(_ pid: Int32) {
+        guard let count = counts[pid] else { return }
+        counts[pid] = count > 1 ? count - 1 : nil
+    }
+}
+
+let trackedChildren = Mutex(TrackedChildren())
 
 /// A started process before the supervisor thread takes it over: its pid and our ends of its pipes.
 struct SpawnedProcess: Sendable {
@@ -123,8 +148,8 @@ enum Spawner {
         return (fds[0], fds[1])
     }
 
-    /// Runs `posix_spawn`; returns its result (0 or an errno value). The new pid is recorded in
-    /// `trackedChildren` under the same lock, before any reaper can look at it.
+    /// Runs `posix_spawn`; returns its result (0 or an errno value). The spawn is counted in
+    /// `trackedChildren` while it is under way, and its pid from then on.
     private static func startProcess(
         program: String, spec: ProcessSpec, stdoutWrite: Int32, stderrWrite: Int32, pid: inout pid_t
     ) -> Int32 {
@@ -157,11 +182,10 @@ enum Spawner {
         let environment = spec.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return withCStringArray(spec.argv) { argv in
             withCStringArray(environment) { envp in
-                trackedChildren.withLock { tracked in
-                    let result = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
-                    if result == 0 { tracked.insert(pid) }
-                    return result
-                }
+                trackedChildren.withLock { $0.spawnStarted() }
+                let result = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+                trackedChildren.withLock { $0.spawnEnded(pid: result == 0 ? pid : nil) }
+                return result
             }
         }
     }
@@ -184,11 +208,9 @@ enum Spawner {
     /// the child is in its own group and has just been sent SIGKILL.
     private static func abandon(pid: pid_t) {
         kill(-pid, SIGKILL)
-        trackedChildren.withLock { tracked in
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            tracked.remove(pid)
-        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        trackedChildren.withLock { $0.reaped(pid) }
     }
 
     private static func withCStringArray<R>(

@@ -17,6 +17,8 @@ final class SupervisorEngine: Sendable {
 
     struct Inbox: Sendable {
         var registrations: [Registration] = []
+        /// Children some of whose descriptors could not be watched: they are polled.
+        var unwatched: [UInt64] = []
         var terminations: [(serial: UInt64, grace: UInt64)] = []
         var stopRequested = false
         var sweepsOrphans = false
@@ -76,9 +78,25 @@ final class SupervisorEngine: Sendable {
         lastSerial.add(1, ordering: .relaxed).newValue
     }
 
+    /// Hands a new child to the supervisor thread and watches its descriptors, from the calling thread and
+    /// without waking the supervisor: the registration is in the inbox before any of its events can fire, and
+    /// the thread takes it from there when the first one does. Only a descriptor that cannot be watched (for
+    /// lack of kernel memory) needs the thread at once, to poll the child instead.
     func register(_ registration: Registration) {
         inbox.withLock { $0.registrations.append(registration) }
-        wake()
+        let process = registration.process
+        let serial = registration.record.serial
+        for (fd, stream) in [(process.pidfd, ChildStream.exit), (process.stdoutFD, .stdout), (process.stderrFD, .stderr)] {
+            var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: stream.token(serial)))
+            if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
+                logger.error(
+                    "cannot watch a child descriptor; polling it instead",
+                    metadata: ["process.pid": "\(process.pid)", "error.errno": "\(errno)"])
+                inbox.withLock { $0.unwatched.append(serial) }
+                wake()
+                return
+            }
+        }
     }
 
     func requestTermination(serial: UInt64, grace: UInt64) {
@@ -102,14 +120,19 @@ final class SupervisorEngine: Sendable {
     }
 }
 
+/// Which of a child's descriptors an epoll event is for. The event's token is the child's serial and this.
+enum ChildStream: UInt64 {
+    case exit = 1
+    case stdout = 2
+    case stderr = 3
+
+    func token(_ serial: UInt64) -> UInt64 { serial << 2 | rawValue }
+}
+
 /// The supervisor thread: one epoll loop over every child's pidfd and pipes, plus the deadlines of groups
 /// being stopped. Never touched from another thread.
 final class SupervisorLoop {
-    private enum Stream: UInt64 {
-        case exit = 1
-        case stdout = 2
-        case stderr = 3
-    }
+    private typealias Stream = ChildStream
 
     private struct ActiveChild {
         let record: ChildRecord
@@ -127,6 +150,8 @@ final class SupervisorLoop {
     private static let unwatchedPollInterval: UInt64 = 100_000_000
     /// How often adopted orphans outside our session are looked for, in subreaper mode.
     private static let orphanSweepInterval: UInt64 = 1_000_000_000
+    /// How soon a sweep that met a spawn under way is tried again.
+    private static let orphanSweepRetry: UInt64 = 10_000_000
     private static let readChunk = 64 * 1024
 
     private let engine: SupervisorEngine
@@ -164,6 +189,8 @@ final class SupervisorLoop {
                     continue
                 }
                 let serial = token >> 2
+                // A child registered since the last wake-up: its registration is in the inbox already.
+                if children[serial] == nil { takeRegistrations() }
                 switch Stream(rawValue: token & 3) {
                 case .exit: reapLeader(serial)
                 case .stdout: readPipe(serial, .stdout, draining: false)
@@ -194,11 +221,13 @@ final class SupervisorLoop {
         let inbox = engine.inbox.withLock { inbox in
             let taken = inbox
             inbox.registrations = []
+            inbox.unwatched = []
             inbox.terminations = []
             return taken
         }
         for registration in inbox.registrations { add(registration) }
         let now = monotonicNanoseconds()
+        for serial in inbox.unwatched { children[serial]?.pollAt = now }
         for request in inbox.terminations {
             guard var child = children[request.serial] else { continue }
             let actions = child.lifecycle.terminateRequested(grace: request.grace, now: now)
@@ -209,24 +238,21 @@ final class SupervisorLoop {
         if inbox.sweepsOrphans && nextOrphanSweep == nil { nextOrphanSweep = now }
     }
 
+    /// Takes only the new children, for an event that names one not known yet.
+    private func takeRegistrations() {
+        let registrations = engine.inbox.withLock { inbox in
+            defer { inbox.registrations = [] }
+            return inbox.registrations
+        }
+        for registration in registrations { add(registration) }
+    }
+
+    /// Takes over a child whose descriptors the spawning thread has put into epoll already.
     private func add(_ registration: Registration) {
         let process = registration.process
-        let serial = registration.record.serial
-        var child = ActiveChild(
+        children[registration.record.serial] = ActiveChild(
             record: registration.record, pidfd: process.pidfd, stdoutFD: process.stdoutFD,
             stderrFD: process.stderrFD, killGrace: registration.killGrace)
-        for (fd, stream) in [(process.pidfd, Stream.exit), (process.stdoutFD, .stdout), (process.stderrFD, .stderr)] {
-            var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: serial << 2 | stream.rawValue))
-            if epoll_ctl(engine.epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
-                // Only for lack of kernel memory. The child is then polled instead of watched, so its exit is
-                // still noticed and its pipes never fill up.
-                logger.error(
-                    "cannot watch a child descriptor; polling it instead",
-                    metadata: ["process.pid": "\(process.pid)", "error.errno": "\(errno)"])
-                child.pollAt = monotonicNanoseconds()
-            }
-        }
-        children[serial] = child
     }
 
     private typealias Registration = SupervisorEngine.Registration
@@ -237,18 +263,14 @@ final class SupervisorLoop {
         guard var child = children[serial], child.pidfd >= 0 else { return }
         let pid = child.record.pid
         var status = jobq_child_status()
-        let outcome: Termination? = trackedChildren.withLock { tracked in
-            var result: Int32
-            repeat { result = jobq_wait_pidfd(child.pidfd, &status) } while result != 0 && errno == EINTR
-            if result != 0 {
-                tracked.remove(pid)
-                return .statusLost
-            }
-            if status.pid == 0 { return nil }
-            tracked.remove(pid)
-            return status.code == Int32(CLD_EXITED) ? .exited(status.status) : .signaled(status.status)
-        }
-        guard let outcome else { return }
+        var result: Int32
+        repeat { result = jobq_wait_pidfd(child.pidfd, &status) } while result != 0 && errno == EINTR
+        if result == 0 && status.pid == 0 { return }
+        trackedChildren.withLock { $0.reaped(pid) }
+        let outcome: Termination =
+            if result != 0 { .statusLost } else if status.code == Int32(CLD_EXITED) {
+                .exited(status.status)
+            } else { .signaled(status.status) }
         if outcome == .statusLost {
             logger.error(
                 "a job's exit status was taken by other code in this process", metadata: ["process.pid": "\(pid)"])
@@ -322,8 +344,8 @@ final class SupervisorLoop {
             perform(actions, serial: serial)
         }
         if let sweep = nextOrphanSweep, sweep <= now {
-            reapOrphans()
-            nextOrphanSweep = monotonicNanoseconds() + Self.orphanSweepInterval
+            let swept = reapOrphans()
+            nextOrphanSweep = monotonicNanoseconds() + (swept ? Self.orphanSweepInterval : Self.orphanSweepRetry)
         }
     }
 
@@ -390,10 +412,12 @@ final class SupervisorLoop {
     /// Reaps exited processes that were re-parented to this subreaper from outside our session (jobs run in
     /// sessions of their own, so everything a job leaves behind is outside ours), and are not tracked by any
     /// supervisor. Children that other code in this process started stay in our session and are left to it.
-    private func reapOrphans() {
+    /// Returns `false`, having reaped nothing, when a spawn was under way: its child may be such a zombie
+    /// whose pid is not counted yet.
+    private func reapOrphans() -> Bool {
         let me = getpid()
         let ourSession = getsid(0)
-        guard let directory = opendir("/proc") else { return }
+        guard let directory = opendir("/proc") else { return true }
         var candidates: [Int32] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -403,14 +427,18 @@ final class SupervisorLoop {
             if stat.parentPID == me && stat.state == "Z" && stat.session != ourSession { candidates.append(pid) }
         }
         closedir(directory)
-        guard !candidates.isEmpty else { return }
-        trackedChildren.withLock { tracked in
+        guard !candidates.isEmpty else { return true }
+        // A candidate is a zombie, so its pid cannot be reused before somebody reaps it; holding the lock
+        // while reaping keeps spawns from starting meanwhile. Zombies reap without blocking.
+        return trackedChildren.withLock { tracked in
+            guard tracked.spawning == 0 else { return false }
             for pid in candidates where !tracked.contains(pid) {
                 var status = jobq_child_status()
                 if jobq_wait_pid(pid, &status) == 0 && status.pid != 0 {
                     logger.debug("reaped an orphaned process", metadata: ["process.pid": "\(pid)"])
                 }
             }
+            return true
         }
     }
 }

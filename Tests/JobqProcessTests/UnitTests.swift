@@ -83,6 +83,39 @@ struct ProcessStatTests {
     }
 }
 
+@Suite("TrackedChildren")
+struct TrackedChildrenTests {
+    @Test func aSpawnIsUnderWayUntilItEnds() {
+        var tracked = TrackedChildren()
+        tracked.spawnStarted()
+        #expect(tracked.spawning == 1)
+        tracked.spawnEnded(pid: 41)
+        #expect(tracked.spawning == 0)
+        #expect(tracked.contains(41))
+        tracked.spawnStarted()
+        tracked.spawnEnded(pid: nil)
+        #expect(tracked.spawning == 0)
+        tracked.reaped(41)
+        #expect(!tracked.contains(41))
+    }
+
+    /// The kernel may give a reaped pid to the next child before the reaper has uncounted it: the late
+    /// uncounting must not make the new child fair game for an orphan sweep.
+    @Test func aPidReusedBeforeItsReaperUncountedItStaysTracked() {
+        var tracked = TrackedChildren()
+        tracked.spawnStarted()
+        tracked.spawnEnded(pid: 7)
+        tracked.spawnStarted()
+        tracked.spawnEnded(pid: 7)
+        tracked.reaped(7)
+        #expect(tracked.contains(7))
+        tracked.reaped(7)
+        #expect(!tracked.contains(7))
+        tracked.reaped(7)
+        #expect(!tracked.contains(7))
+    }
+}
+
 @Suite("Termination")
 struct TerminationTests {
     @Test(arguments: [
