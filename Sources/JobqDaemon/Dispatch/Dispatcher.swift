@@ -182,7 +182,8 @@ public final class Dispatcher: Service {
 
     /// Saves the output of running jobs that wrote something since the last time, every
     /// `outputFlushInterval`, for `jobq logs --follow` — one task for all runs, so a short
-    /// job costs nothing here. Ends when the drain is over.
+    /// job costs nothing here — and has it written with the process records still waiting.
+    /// Ends when the drain is over.
     private func saveOutputs() async {
         while await !drained.wait(timeout: configuration.outputFlushInterval, on: clock) {
             for control in running.all {
@@ -190,6 +191,7 @@ public final class Dispatcher: Service {
                 writer.recordOutput(
                     control.jobID, attempt: control.attempt, stdout: output.stdout, stderr: output.stderr)
             }
+            writer.writeRecords()
         }
     }
 

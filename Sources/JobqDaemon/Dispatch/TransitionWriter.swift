@@ -9,6 +9,13 @@ import Synchronization
 /// runs the finish callbacks. Throughput thus grows with concurrency instead of paying one
 /// commit per job.
 ///
+/// Process records and output are only for after a crash and for `jobq logs --follow`, so
+/// they wait for the next start or finish — or the next `writeRecords()`, which the
+/// dispatcher calls on its output-saving tick — rather than costing a commit each: a short
+/// job's process record rides along with its own finish. A crash meanwhile is covered by
+/// recovery, which finds a run's processes by the `JOBQ_*` variables in their environment
+/// when no record was written.
+///
 /// A transition, once submitted, is written even if the submitting task is cancelled:
 /// losing it would lose a job's result. When a commit fails (disk full, database locked
 /// past the busy timeout) nothing of the batch was written; the writer keeps it and retries
@@ -30,6 +37,9 @@ final class TransitionWriter: Sendable {
 
     private struct State {
         var pending: [Transition] = []
+        /// Something in `pending` must be written now: a start, a finish, or records asked
+        /// for by `writeRecords()`.
+        var due = false
         var closed = false
     }
 
@@ -54,14 +64,16 @@ final class TransitionWriter: Sendable {
     }
 
     /// Records the process a running job runs as, so a later daemon can stop it after a
-    /// crash. Ordered before the job's finish; nobody waits for it.
+    /// crash. Ordered before the job's finish; nobody waits for it, and it is written with the
+    /// next start or finish, or at the next `writeRecords()`.
     func recordProcess(_ id: JobID, attempt: Int, _ process: ProcessRecord) {
-        submit(.process(id, attempt: attempt, process))
+        submit(.process(id, attempt: attempt, process), due: false)
     }
 
-    /// Saves a running job's output so far (for `jobq logs --follow`). Nobody waits for it.
+    /// Saves a running job's output so far (for `jobq logs --follow`). Nobody waits for it;
+    /// written like a process record.
     func recordOutput(_ id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8]) {
-        submit(.output(id, attempt: attempt, stdout: stdout, stderr: stderr))
+        submit(.output(id, attempt: attempt, stdout: stdout, stderr: stderr), due: false)
     }
 
     /// Records how a run ended, then calls `written` with the job's resulting state (`nil`
@@ -71,15 +83,28 @@ final class TransitionWriter: Sendable {
         submit(.finish(result, written))
     }
 
+    /// Writes the waiting process records and output now, with whatever else is pending.
+    func writeRecords() {
+        let waiting = state.withLock { state in
+            defer { state.due = state.due || !state.pending.isEmpty }
+            return !state.due && !state.pending.isEmpty
+        }
+        if waiting { wake.signal() }
+    }
+
     /// Lets `run()` return once everything submitted so far is written.
     func close() {
         state.withLock { $0.closed = true }
         wake.signal()
     }
 
-    private func submit(_ transition: Transition) {
-        state.withLock { $0.pending.append(transition) }
-        wake.signal()
+    /// Queues `transition`; a `due` one wakes the writer, the others wait for it.
+    private func submit(_ transition: Transition, due: Bool = true) {
+        state.withLock { state in
+            state.pending.append(transition)
+            state.due = state.due || due
+        }
+        if due { wake.signal() }
     }
 
     /// The writer loop. Runs until `close()` and every submitted transition is written.
@@ -93,7 +118,11 @@ final class TransitionWriter: Sendable {
         var failures = 0
         while true {
             let (batch, closed) = state.withLock { state -> ([Transition], Bool) in
-                defer { state.pending.removeAll(keepingCapacity: true) }
+                guard state.due || state.closed else { return ([], false) }
+                defer {
+                    state.pending.removeAll(keepingCapacity: true)
+                    state.due = false
+                }
                 return (state.pending, state.closed)
             }
             if batch.isEmpty {
@@ -127,10 +156,14 @@ final class TransitionWriter: Sendable {
     private func commit(_ batch: [Transition], on store: isolated JobStore) throws(StoreError) {
         var transitions = RunTransitions()
         var outputs: [JobID: (attempt: Int, stdout: [UInt8], stderr: [UInt8])] = [:]
+        // A run that ends in this batch needs no process record.
+        var ending: [JobID: Int] = [:]
+        for case .finish(let result, _) in batch { ending[result.id] = result.attempt }
         for transition in batch {
             switch transition {
             case .start(let start, _): transitions.starts.append((start.id, start.attempt, start.startedAt, nil))
-            case .process(let id, let attempt, let record): transitions.processes.append((id, attempt, record))
+            case .process(let id, let attempt, let record):
+                if ending[id] != attempt { transitions.processes.append((id, attempt, record)) }
             case .output(let id, let attempt, let stdout, let stderr): outputs[id] = (attempt, stdout, stderr)
             case .finish(let result, _): transitions.results.append(result)
             }
