@@ -54,4 +54,38 @@ struct TransitionWriterTests {
             #expect(job.state == .running && job.attempts == 1)
         }
     }
+
+    /// Process records cost no commit of their own: one waits for the next start or finish, or
+    /// for `writeRecords()` (the dispatcher's output tick) when none comes.
+    @Test("a process record is written with the next start, or when the records are asked for")
+    func processRecordsRideAlong() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try await JobStore(path: directory + "/jobq.db")
+            let request = JobRequest(queue: "default", command: .argv(["true"]), workingDirectory: "/")
+            _ = try await store.enqueue([request, request, request])
+            let claimed = try await store.claim(queue: "default", limit: 3)
+            try #require(claimed.count == 3)
+            let (first, second, third) = (claimed[0], claimed[1], claimed[2])
+            _ = try await store.markRunning([
+                (first.id, first.attempt, .now(), nil), (third.id, third.attempt, .now(), nil),
+            ])
+            let writer = TransitionWriter(
+                store: store, clock: ContinuousClock(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            async let written: Void = writer.run()
+
+            let record = ProcessRecord(pid: 4242, processGroup: 4242, startTime: 99)
+            writer.recordProcess(first.id, attempt: first.attempt, record)
+            let started = await writer.start(.init(id: second.id, attempt: second.attempt, startedAt: .now()))
+            #expect(started)
+            #expect(try await store.job(first.id)?.process == record, "not written with the start")
+
+            writer.recordProcess(third.id, attempt: third.attempt, record)
+            writer.writeRecords()
+            try await waitUntil("the record written on request", timeout: .seconds(10)) {
+                try await store.job(third.id)?.process == record
+            }
+            writer.close()
+            await written
+        }
+    }
 }
