@@ -640,7 +640,7 @@ public actor JobStore {
     /// last `outputTailLimit` bytes.
     public func finish(_ results: [JobResult]) throws(StoreError) -> [JobID: JobState] {
         guard !results.isEmpty else { return [:] }
-        return try write { try resultRows(results) }
+        return try write { try resultRows(results).states }
     }
 
     static let succeedSQL = """
@@ -663,20 +663,23 @@ public actor JobStore {
     /// transaction (the daemon's group commit): starts first, then process records and output,
     /// then results — the order in which they happen to a job. All or nothing: a failed commit
     /// leaves nothing behind, so the whole batch can simply be retried.
-    /// - Returns: the jobs that were started (see `markRunning`) and the new states of the
-    ///   finished ones (see `finish`).
+    /// - Returns: the jobs that were started (see `markRunning`), the new states of the
+    ///   finished ones (see `finish`), and whether the results may have made other jobs
+    ///   claimable — a retry back to pending, or dependents one dependency closer — so that a
+    ///   daemon need look for new work only then.
     public func record(_ transitions: RunTransitions) throws(StoreError) -> (
-        started: Set<JobID>, finished: [JobID: JobState]
+        started: Set<JobID>, finished: [JobID: JobState], newlyClaimable: Bool
     ) {
-        guard !transitions.isEmpty else { return ([], [:]) }
+        guard !transitions.isEmpty else { return ([], [:], false) }
         return try write {
             let started = transitions.starts.isEmpty ? [] : try startRows(transitions.starts)
             try processRows(transitions.processes)
             for output in transitions.outputs {
                 try outputRow(output.id, attempt: output.attempt, stdout: output.stdout, stderr: output.stderr)
             }
-            let finished = transitions.results.isEmpty ? [:] : try resultRows(transitions.results)
-            return (started, finished)
+            guard !transitions.results.isEmpty else { return (started, [:], false) }
+            let (finished, newlyClaimable) = try resultRows(transitions.results)
+            return (started, finished, newlyClaimable)
         }
     }
 
@@ -871,7 +874,8 @@ public actor JobStore {
         }
     }
 
-    private func resultRows(_ results: [JobResult]) throws -> [JobID: JobState] {
+    /// Applies `results`; also says whether they may have made other jobs claimable (see `record`).
+    private func resultRows(_ results: [JobResult]) throws -> (states: [JobID: JobState], newlyClaimable: Bool) {
         var states: [JobID: JobState] = [:]
         states.reserveCapacity(results.count)
         var succeeded: [JobID] = []
@@ -894,12 +898,14 @@ public actor JobStore {
                 states[result.id] = state
             }
         }
+        var newlyClaimable = states.values.contains(.pending)
         if !succeeded.isEmpty {
             let dependents = try connection.prepare(Self.releaseDependentsSQL)
             try dependents.bind(Self.jsonList(succeeded), at: 1)
             try dependents.run()
+            newlyClaimable = newlyClaimable || connection.changes > 0
         }
-        return states
+        return (states, newlyClaimable)
     }
 
     private func outputRow(_ id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8]) throws {

@@ -97,6 +97,27 @@ import Testing
         #expect(d.unmetDependencies == 0 && d.state == .pending)
     }
 
+    /// `record` tells the daemon when results may have made jobs claimable, so that a plain
+    /// success wakes no producer.
+    @Test func recordSaysWhenResultsMayHaveMadeJobsClaimable() async throws {
+        let store = try await makeStore()
+        let jobs = try await store.enqueue(
+            [request("plain"), request("parent"), request("flaky", retries: 1), request("doomed")], now: t0)
+        _ = try await store.enqueue([request("child", after: [jobs[1].id])], now: t0)
+        let runs = try await store.start(limit: 4, now: t0)
+        try #require(runs.map(\.id) == jobs.map(\.id))
+        func record(_ run: ClaimedJob, _ outcome: JobOutcome) async throws -> Bool {
+            var transitions = RunTransitions()
+            transitions.results = [JobResult(id: run.id, attempt: run.attempt, outcome: outcome, finishedAt: t0 + 1)]
+            return try await store.record(transitions).newlyClaimable
+        }
+        let failure = JobOutcome.failed(exitCode: 1, signal: nil, reason: nil)
+        #expect(try await record(runs[0], .succeeded) == false, "a success without dependents")
+        #expect(try await record(runs[1], .succeeded) == true, "a success that releases a dependent")
+        #expect(try await record(runs[2], failure) == true, "a failure with a retry left")
+        #expect(try await record(runs[3], failure) == false, "a failure without one")
+    }
+
     @Test(arguments: [
         JobOutcome.failed(exitCode: 1, signal: nil, reason: nil), .cancelled(reason: nil),
         .timedOut(after: .seconds(1)),

@@ -5,7 +5,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// The daemon's main loop. It keeps one `QueueWorker` per queue in step with the `queues`
-/// table, wakes producers when the store changes (doorbell, safety-net poll, finished jobs),
+/// table, wakes producers when the store changes (doorbell, safety-net poll, retries and
+/// dependents made claimable by results),
 /// forwards cancel requests to running jobs, saves their output now and then (for
 /// `jobq logs --follow`), keeps systemd's `STATUS=` current, and on graceful shutdown stops
 /// intake, lets running jobs drain up to the drain timeout, then interrupts them.
@@ -25,8 +26,9 @@ public final class Dispatcher: Service {
     private let stopRequested = WakeSignal()
     /// Rung once no job runs any more and none will start: ends the output saver.
     private let drained = WakeSignal()
-    /// Rung after results are written: retries and dependents may be due.
-    private let finished = WakeSignal()
+    /// Rung after results are written that may have made jobs claimable (retries,
+    /// dependents), and by `stop()`.
+    private let claimable = WakeSignal()
     private let state = Mutex(DispatcherState())
     /// Runs ended since start, for `STATUS=`.
     private let outcomes = OutcomeTally()
@@ -58,16 +60,13 @@ public final class Dispatcher: Service {
         self.logger = logger
         self.notifier = notifier
         self.doorbell = doorbell
-        let writer = TransitionWriter(store: store, clock: clock, logger: logger)
+        let claimable = self.claimable
+        let writer = TransitionWriter(store: store, clock: clock, logger: logger) { claimable.signal() }
         self.writer = writer
-        let finished = self.finished
         let outcomes = self.outcomes
         self.executor = JobExecutor(
             runner: runner, writer: writer, running: running, clock: clock, logger: logger,
-            onFinish: { state in
-                outcomes.count(state)
-                finished.signal()
-            })
+            onFinish: { state in outcomes.count(state) })
     }
 
     /// Starts a graceful stop: no new jobs start; running ones may finish within the drain timeout.
@@ -88,7 +87,7 @@ public final class Dispatcher: Service {
         for worker in workers { worker.stopIntake() }
         stopRequested.signal()
         wake.signal()
-        finished.signal()
+        claimable.signal()
     }
 
     /// Runs until `stop()` (or graceful shutdown, or cancellation) and the drain ends.
@@ -154,7 +153,7 @@ public final class Dispatcher: Service {
         await withDiscardingTaskGroup { group in
             group.addTask {
                 while !self.state.withLock({ $0.stopping }) {
-                    await self.finished.wait()
+                    await self.claimable.wait()
                     for worker in self.state.withLock({ Array($0.workers.values) }) { worker.wake() }
                 }
             }

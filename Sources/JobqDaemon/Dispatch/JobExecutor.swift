@@ -12,7 +12,7 @@ struct JobExecutor: Sendable {
     let clock: any DispatcherClock
     let logger: Logger
     /// Called after a result is written with the job's new state (`nil` when the result was
-    /// fenced off): retries and dependents may now be due.
+    /// fenced off).
     let onFinish: @Sendable (JobState?) -> Void
 
     func execute(_ job: ClaimedJob) async {

@@ -48,11 +48,18 @@ final class TransitionWriter: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let wake = WakeSignal()
+    private let onClaimable: @Sendable () -> Void
 
-    init(store: JobStore, clock: any DispatcherClock, logger: Logger) {
+    /// - Parameter onClaimable: called after a commit whose results may have made jobs
+    ///   claimable (a retry back to pending, dependents released): time to claim again.
+    init(
+        store: JobStore, clock: any DispatcherClock, logger: Logger,
+        onClaimable: @escaping @Sendable () -> Void = {}
+    ) {
         self.store = store
         self.clock = clock
         self.logger = logger
+        self.onClaimable = onClaimable
     }
 
     /// Marks a claimed job running. Returns `false` when the job must not run after all
@@ -169,7 +176,8 @@ final class TransitionWriter: Sendable {
             }
         }
         transitions.outputs = outputs.map { ($0.key, $0.value.attempt, $0.value.stdout, $0.value.stderr) }
-        let (started, finished) = try store.record(transitions)
+        let (started, finished, newlyClaimable) = try store.record(transitions)
+        if newlyClaimable { onClaimable() }
         for transition in batch {
             switch transition {
             case .start(let start, let continuation): continuation.resume(returning: started.contains(start.id))
