@@ -96,7 +96,7 @@ enum Spawner {
             throw .invalidCommand("argument \(index) contains a NUL byte")
         }
         for (key, value) in spec.environment {
-            if key.isEmpty || key.utf8.contains(0) || key.contains("=") {
+            if key.isEmpty || key.utf8.contains(0) || key.utf8.contains(UInt8(ascii: "=")) {
                 throw .invalidCommand("invalid environment variable name '\(key)'")
             }
             if value.utf8.contains(0) {
@@ -112,7 +112,7 @@ enum Spawner {
     /// `argv[0]` in the job's `PATH` (relative entries are relative to the job's directory, as for exec).
     private static func resolveProgram(_ spec: ProcessSpec) throws(SpawnError) -> String {
         let name = spec.argv[0]
-        if name.contains("/") { return name }
+        if name.utf8.contains(UInt8(ascii: "/")) { return name }
         guard !name.isEmpty else { throw .cannotRun(program: name, errno: ENOENT) }
         let searchPath = spec.environment["PATH"] ?? "/bin:/usr/bin"
         var deniedSomewhere = false
