@@ -733,7 +733,7 @@ public actor JobStore {
     static let jobColumns = """
         id, queue, state, priority, argv, shell, cwd, env, run_at, timeout_ms, max_retries, backoff_ms, attempts, \
         failures, exit_code, signal, error, stdout_tail, stderr_tail, enqueued_at, started_at, finished_at, \
-        cancel_requested, claimed, unmet_deps, pid, pgid, pid_start_time
+        cancel_requested, claimed, unmet_deps, pid, pgid, pid_start_time, delayed
         """
 
     private func write<T>(_ body: () throws -> T) throws(StoreError) -> T {
@@ -826,7 +826,7 @@ public actor JobStore {
             backoff: .milliseconds(request.backoff.wholeMilliseconds), attempts: 0, failures: 0, exitCode: nil,
             signal: nil, error: error, stdout: [], stderr: [], enqueuedAt: now, startedAt: nil,
             finishedAt: blocker == nil ? nil : now, cancelRequested: false, dependencies: dependencies,
-            claimed: false, unmetDependencies: unmet, process: nil)
+            claimed: false, delayed: runAt > now, unmetDependencies: unmet, process: nil)
     }
     // MARK: Rows of the daemon's transitions (inside a write transaction)
 
@@ -1083,7 +1083,7 @@ public actor JobStore {
             startedAt: row.optionalInt64(at: 20).map(Timestamp.init(milliseconds:)),
             finishedAt: row.optionalInt64(at: 21).map(Timestamp.init(milliseconds:)),
             cancelRequested: row.int(at: 22) != 0, dependencies: [], claimed: row.int(at: 23) != 0,
-            unmetDependencies: row.int(at: 24), process: Self.processRecord(row, at: 25))
+            delayed: row.int(at: 28) != 0, unmetDependencies: row.int(at: 24), process: Self.processRecord(row, at: 25))
     }
 
     private func decodeState(_ row: Statement, at column: Int32, id: JobID) throws(StoreError) -> JobState {

@@ -58,6 +58,9 @@ public struct Job: Sendable, Hashable {
     public var dependencies: [JobID]
     /// A daemon has taken it into memory to start it (still `pending` until it starts).
     public var claimed: Bool
+    /// It waits for a future `run_at` (`--delay`, `--at`, a retry's backoff); cleared by the
+    /// daemon's first claim after that time.
+    public var delayed: Bool
     /// How many of `dependencies` have not succeeded yet (meaningful while `pending`).
     public var unmetDependencies: Int
     /// The process of the current run, while `running`.

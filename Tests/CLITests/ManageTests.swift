@@ -1,4 +1,5 @@
 import Foundation
+import JobqSQLite
 import JobqTestSupport
 import Testing
 
@@ -63,14 +64,13 @@ struct ManageTests {
             let all = try await cli.succeed(["list", "--json"])
             let jobs = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout)) as? [[String: Any]])
             #expect(jobs.map { $0["id"] as? Int } == [4, 3, 2, 1])
-            let keys = Set(jobs[0].keys)
-            for key in [
-                "id", "queue", "state", "priority", "attempts", "failures", "exit_code", "signal", "max_retries",
-                "timeout_ms", "backoff_ms", "run_at", "enqueued_at", "started_at", "finished_at", "cwd", "env",
-                "cancel_requested", "command", "shell", "stdout", "stderr", "error",
-            ] {
-                #expect(keys.contains(key), "missing \(key)")
-            }
+            // Every column of `jobs` by its name (the output tails as `stdout` and `stderr`), plus
+            // `command` and `dependencies` — read from the schema, so a new column cannot be missed.
+            let columns = try Connection(path: cli.database).tableColumns("jobs")
+            try #require(columns.contains("exit_code"))
+            let expected = Set(columns.map { ["stdout_tail": "stdout", "stderr_tail": "stderr"][$0] ?? $0 })
+                .union(["command", "dependencies"])
+            #expect(Set(jobs[0].keys) == expected)
             let limited = try await cli.succeed([
                 "list", "--queue", "a", "--state", "pending", "--limit", "1", "--json",
             ])
@@ -166,5 +166,16 @@ struct ManageTests {
             #expect(plain.stderrText == "warn\n")
             #expect((try await cli.show(id)["stdout"] as? String) == "one\ntwo\nthree\n")
         }
+    }
+}
+
+extension Connection {
+    /// The column names of `table`, in order.
+    func tableColumns(_ table: String) throws -> [String] {
+        let statement = try prepare("SELECT name FROM pragma_table_info(?1)")
+        try statement.bind(table, at: 1)
+        var names: [String] = []
+        while try statement.step() { names.append(statement.string(at: 0) ?? "") }
+        return names
     }
 }

@@ -43,6 +43,9 @@ struct StoppingJobsTests {
             let grandchild = try await scenario.waitForPID(in: "grandchild.pid")
             #expect(main == group)
             #expect(isAlive(grandchild))
+            // The CLI shows which process the job runs as.
+            let shown = try await scenario.succeed(["show", String(id)]).stdoutText
+            #expect(shown.contains("pid \(main), group \(group)"), "\(shown)")
 
             let cancelled = try await scenario.succeed(["cancel", String(id)])
             #expect(cancelled.stdoutText.hasPrefix("\(id) "), "\(cancelled)")

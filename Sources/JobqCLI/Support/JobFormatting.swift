@@ -2,18 +2,23 @@ import JobqCore
 import JobqStore
 
 extension Job {
-    /// The `--json` object of `show` and of each `list` element: the `jobs` column names
-    /// (snake_case) plus `command` (the executed argv, `["/bin/sh","-c",script]` for a shell
-    /// job), `shell` (the script or null), `dependencies`, and the output tails as text.
+    /// The `--json` object of `show` and of each `list` element: every `jobs` column by its
+    /// name — `argv` (null for a shell job) and `shell` (the script, null for an argv job) as
+    /// stored, the output tails as text under `stdout` and `stderr` — plus `command` (the
+    /// executed argv, `["/bin/sh","-c",script]` for a shell job) and `dependencies`.
     var jsonObject: JSONValue {
-        let shellScript: String? =
-            if case .shell(let script) = command { script } else { nil }
+        let (argv, shellScript): ([String]?, String?) =
+            switch command {
+            case .argv(let words): (words, nil)
+            case .shell(let script): (nil, script)
+            }
         return .object([
             JSONMember("id", .integer(id)),
             JSONMember("queue", .string(queue)),
             JSONMember("state", .string(state.rawValue)),
             JSONMember("priority", .integer(priority)),
             JSONMember("command", .array(command.executableArgv.map { .string($0) })),
+            JSONMember("argv", argv.map { .array($0.map { .string($0) }) } ?? .null),
             JSONMember("shell", .string(shellScript)),
             JSONMember("cwd", .string(workingDirectory)),
             JSONMember(
@@ -29,6 +34,12 @@ extension Job {
             JSONMember("signal", .integer(signal)),
             JSONMember("error", .string(error)),
             JSONMember("cancel_requested", .bool(cancelRequested)),
+            JSONMember("claimed", .bool(claimed)),
+            JSONMember("delayed", .bool(delayed)),
+            JSONMember("unmet_deps", .integer(unmetDependencies)),
+            JSONMember("pid", .integer(process.map { Int($0.pid) })),
+            JSONMember("pgid", .integer(process.map { Int($0.processGroup) })),
+            JSONMember("pid_start_time", .integer(process.map { Int($0.startTime) })),
             JSONMember("enqueued_at", .string(TimeText.rfc3339(enqueuedAt))),
             JSONMember("started_at", .string(startedAt.map(TimeText.rfc3339))),
             JSONMember("finished_at", .string(finishedAt.map(TimeText.rfc3339))),
@@ -77,6 +88,7 @@ extension Job {
         fields.append(("enqueued", time(enqueuedAt)))
         if state == .pending, runAt > now { fields.append(("runs at", time(runAt))) }
         if let startedAt { fields.append(("started", time(startedAt))) }
+        if state == .running, let process { fields.append(("process", "pid \(process.pid), group \(process.processGroup)")) }
         if let finishedAt {
             var text = time(finishedAt)
             if let startedAt { text += ", took " + DurationText.format(startedAt.duration(to: finishedAt)) }
