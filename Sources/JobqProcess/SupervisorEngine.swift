@@ -316,6 +316,10 @@ final class SupervisorLoop {
             unwatchAndClose(fd)
             if stream == .stdout { child.stdoutFD = -1 } else { child.stderrFD = -1 }
             children[serial] = child
+            // Both pipes end when the process exits, just before its pidfd becomes readable: look now
+            // rather than in another round (a process that merely closed them is left alone by the
+            // non-blocking wait).
+            if !draining && child.stdoutFD < 0 && child.stderrFD < 0 { reapLeader(serial) }
         }
     }
 

@@ -38,6 +38,14 @@ struct ProcessSupervisorTests {
         #expect(termination.description == "exit status 3")
     }
 
+    /// Both pipes ending usually means the process exited, and the supervisor looks at once; a process
+    /// that only closed them must still be waited for.
+    @Test func aProcessThatClosesItsOutputEarlyIsStillWaitedFor() async throws {
+        let child = try supervisor.spawn(TestSupport.shell("echo before; exec >&- 2>&-; sleep 0.2; exit 5"))
+        #expect(try await TestSupport.wait(child) == .exited(5))
+        #expect(String(decoding: child.output().stdout, as: UTF8.self) == "before\n")
+    }
+
     @Test func reportsAKillingSignal() async throws {
         let child = try supervisor.spawn(TestSupport.shell("kill -KILL $$"))
         let termination = try await TestSupport.wait(child)
