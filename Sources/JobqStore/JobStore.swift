@@ -1096,7 +1096,7 @@ public actor JobStore {
     {
         let words: [String]?
         do {
-            words = try row.withText(at: argv) { bytes throws(JSONText.DecodingError) in
+            words = try row.withText(at: argv) { bytes throws(JSONParseError) in
                 try JSONText.decodeArray(bytes)
             }
         } catch {
@@ -1115,7 +1115,7 @@ public actor JobStore {
     private func decodeEnvironment(_ row: Statement, at column: Int32, id: JobID) throws(StoreError) -> [String: String]
     {
         do {
-            return try row.withText(at: column) { bytes throws(JSONText.DecodingError) in
+            return try row.withText(at: column) { bytes throws(JSONParseError) in
                 try JSONText.decodeObject(bytes)
             } ?? [:]
         } catch {

@@ -1,3 +1,4 @@
+import JobqCore
 import Testing
 
 @testable import JobqStore
@@ -41,7 +42,7 @@ import Testing
         "{\"a\"}",
     ])
     func rejectsMalformedInput(text: String) {
-        #expect(throws: JSONText.DecodingError.self) {
+        #expect(throws: JSONParseError.self) {
             if text.hasPrefix("{") { _ = try decodeObject(text) } else { _ = try decodeArray(text) }
         }
     }

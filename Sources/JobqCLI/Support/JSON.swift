@@ -1,3 +1,5 @@
+import JobqCore
+
 /// A JSON value as `jobq` reads it (`--batch` lines) and writes it (`--json`).
 ///
 /// Objects keep their members in order, so the output has a stable, documented key
@@ -67,7 +69,7 @@ extension JSONValue {
             } else {
                 output.append(contentsOf: "null".utf8)
             }
-        case .string(let value): Self.writeString(value, to: &output)
+        case .string(let value): JSONString.write(value, to: &output)
         case .array(let elements):
             output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
@@ -79,53 +81,24 @@ extension JSONValue {
             output.append(UInt8(ascii: "{"))
             for (index, member) in members.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                Self.writeString(member.key, to: &output)
+                JSONString.write(member.key, to: &output)
                 output.append(UInt8(ascii: ":"))
                 member.value.write(to: &output)
             }
             output.append(UInt8(ascii: "}"))
         }
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    private static func writeString(_ string: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7F:
-                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0xF)])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
-    }
 }
 
 // MARK: - Reading
 
-/// Why a JSON text did not parse; `offset` is the 0-based byte position of the problem.
-struct JSONParseError: Error, Equatable, CustomStringConvertible {
-    var reason: String
-    var offset: Int
-
-    var description: String { "invalid JSON at column \(offset + 1): \(reason)" }
-}
-
 extension JSONValue {
     /// Parses one complete JSON text (RFC 8259) from UTF-8 bytes; trailing non-space is an error.
     static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
-        let array = Array(bytes)
-        var parser = JSONParser(bytes: array)
-        let value = try parser.parseDocument()
-        return value
+        try Array(bytes).withUnsafeBufferPointer { buffer throws(JSONParseError) in
+            var parser = JSONParser(bytes: buffer)
+            return try parser.parseDocument()
+        }
     }
 }
 
@@ -134,11 +107,11 @@ extension JSONValue {
 private struct JSONParser {
     static let maximumDepth = 256
 
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     var depth = 0
 
-    init(bytes: [UInt8]) {
+    init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
@@ -261,81 +234,8 @@ private struct JSONParser {
     }
 
     private mutating func parseString() throws(JSONParseError) -> String {
-        index += 1  // the opening quote
-        var scalars: [UInt8] = []
-        var runStart = index
-        while true {
-            guard index < bytes.count else { throw fail("unterminated string") }
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                scalars.append(contentsOf: bytes[runStart..<index])
-                index += 1
-                break
-            }
-            if byte < 0x20 { throw fail("control character in a string (escape it)") }
-            if byte != UInt8(ascii: "\\") {
-                index += 1
-                continue
-            }
-            scalars.append(contentsOf: bytes[runStart..<index])
-            index += 1
-            guard index < bytes.count else { throw fail("unterminated string") }
-            let escaped = bytes[index]
-            index += 1
-            switch escaped {
-            case UInt8(ascii: "\""): scalars.append(UInt8(ascii: "\""))
-            case UInt8(ascii: "\\"): scalars.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "/"): scalars.append(UInt8(ascii: "/"))
-            case UInt8(ascii: "b"): scalars.append(0x08)
-            case UInt8(ascii: "f"): scalars.append(0x0C)
-            case UInt8(ascii: "n"): scalars.append(0x0A)
-            case UInt8(ascii: "r"): scalars.append(0x0D)
-            case UInt8(ascii: "t"): scalars.append(0x09)
-            case UInt8(ascii: "u"):
-                let scalar = try parseUnicodeEscape()
-                UTF8.encode(scalar) { scalars.append($0) }
-            default:
-                index -= 1
-                throw fail("invalid escape")
-            }
-            runStart = index
-        }
-        // The caller validated the whole line as UTF-8 and escapes produce valid UTF-8.
-        return String(decoding: scalars, as: UTF8.self)
-    }
-
-    private mutating func parseHex4() throws(JSONParseError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw fail("unterminated \\u escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[index]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw fail("invalid \\u escape")
-            }
-            value = value << 4 | digit
-            index += 1
-        }
-        return value
-    }
-
-    private mutating func parseUnicodeEscape() throws(JSONParseError) -> Unicode.Scalar {
-        let first = try parseHex4()
-        if (0xD800..<0xDC00).contains(first) {
-            guard index + 2 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
-            else { throw fail("unpaired surrogate in \\u escape") }
-            index += 2
-            let second = try parseHex4()
-            guard (0xDC00..<0xE000).contains(second) else { throw fail("unpaired surrogate in \\u escape") }
-            let combined = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-            guard let scalar = Unicode.Scalar(combined) else { throw fail("invalid \\u escape") }
-            return scalar
-        }
-        guard let scalar = Unicode.Scalar(first) else { throw fail("unpaired surrogate in \\u escape") }
-        return scalar
+        // The caller validated the whole line as UTF-8, and escapes produce valid UTF-8.
+        try JSONString.read(bytes, at: &index)
     }
 
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
