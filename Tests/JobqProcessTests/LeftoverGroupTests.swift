@@ -1,10 +1,14 @@
 import Glibc
+import class JobqTestSupport.TemporaryDirectory
 import Testing
 
 @testable import JobqProcess
 
 @Suite("stopLeftoverGroup", .serialized)
 struct LeftoverGroupTests {
+    /// A directory of the test's own, removed after it.
+    let directory = TemporaryDirectory()
+
     /// Starts a process in a session (and group) of its own that no supervisor tracks — what a crashed daemon
     /// leaves behind — and returns its pid once it has written it.
     private func forgottenGroup(_ directory: TemporaryDirectory, ignoringTerm: Bool = false) async throws -> Int32 {
@@ -20,7 +24,6 @@ struct LeftoverGroupTests {
     }
 
     @Test func stopsALiveGroupButNotOneWhosePidWasReused() async throws {
-        let directory = TemporaryDirectory()
         let leader = try await forgottenGroup(directory)
         let startTime = try #require(ProcessStat.startTime(of: leader))
         #expect(ProcessStat.read(pid: leader)?.processGroup == leader)
@@ -39,11 +42,9 @@ struct LeftoverGroupTests {
         let again = await ProcessSupervisor.stopLeftoverGroup(
             processGroup: leader, leaderStartTime: startTime, grace: .seconds(5))
         #expect(again == .nothingLeft)
-        try await directory.remove()
     }
 
     @Test func killsAGroupThatIgnoresSigterm() async throws {
-        let directory = TemporaryDirectory()
         let leader = try await forgottenGroup(directory, ignoringTerm: true)
         let startTime = try #require(ProcessStat.startTime(of: leader))
         let result = await ProcessSupervisor.stopLeftoverGroup(
@@ -51,14 +52,12 @@ struct LeftoverGroupTests {
         #expect(result == .killed)
         // Stopped means no live member: exited ones may still wait to be reaped by their new parent.
         #expect(!ProcessSupervisor.hasLiveMember(leader))
-        try await directory.remove()
     }
 
     /// A group whose only members have exited but are not reaped (their parent never waits) has nothing to
     /// stop. Counting such zombies as alive made recovery signal them, wait out the grace and report them as
     /// surviving SIGKILL — on every restart after a crash, where pid 1 reaps orphans late.
     @Test func aGroupOfOnlyZombiesHasNothingLeftToStop() async throws {
-        let directory = TemporaryDirectory()
         let zombieFile = directory.file("zombie")
         let parentFile = directory.file("parent")
         // The inner `setsid sh` starts group G = its pid, waits until its parent has exec'd into a `sleep`
@@ -85,7 +84,6 @@ struct LeftoverGroupTests {
             processGroup: zombie, leaderStartTime: try #require(ProcessStat.startTime(of: zombie)),
             grace: .milliseconds(100))
         #expect(result == .nothingLeft)
-        try await directory.remove()
     }
 
     @Test func refusesNumbersThatAreNoJobsGroup() async {

@@ -1,5 +1,6 @@
 import Glibc
 import JobqCore
+import class JobqTestSupport.TemporaryDirectory
 import func JobqTestSupport.waitUntil
 import Logging
 import Testing
@@ -9,6 +10,8 @@ import Testing
 @Suite("ProcessSupervisor", .serialized)
 struct ProcessSupervisorTests {
     let supervisor = TestSupport.supervisor
+    /// A directory of the test's own, removed after it.
+    let directory = TemporaryDirectory()
 
     @Test func capturesStdout() async throws {
         let child = try supervisor.spawn(
@@ -54,7 +57,6 @@ struct ProcessSupervisorTests {
     }
 
     @Test func appliesExactlyTheGivenEnvironmentAndDirectory() async throws {
-        let directory = TemporaryDirectory()
         let environment = ["PATH": "/usr/bin:/bin", "JOBQ_JOB_ID": "42", "WITH_SPACE": "a b=c"]
         let child = try supervisor.spawn(
             ProcessSpec(argv: ["env"], workingDirectory: directory.path, environment: environment))
@@ -65,11 +67,9 @@ struct ProcessSupervisorTests {
         let pwd = try supervisor.spawn(TestSupport.shell("pwd -P", in: directory.path))
         #expect(try await TestSupport.wait(pwd) == .exited(0))
         #expect(String(decoding: pwd.output().stdout, as: UTF8.self) == directory.path + "\n")
-        try await directory.remove()
     }
 
     @Test func looksUpABareProgramInTheJobsPath() async throws {
-        let directory = TemporaryDirectory()
         let script = directory.file("my-tool")
         let setup = try supervisor.spawn(
             TestSupport.shell("printf '#!/bin/sh\\necho from-my-tool\\n' > \(script) && chmod +x \(script)"))
@@ -79,7 +79,6 @@ struct ProcessSupervisorTests {
                 argv: ["my-tool"], workingDirectory: "/", environment: ["PATH": "/nonexistent:\(directory.path)"]))
         #expect(try await TestSupport.wait(child) == .exited(0))
         #expect(String(decoding: child.output().stdout, as: UTF8.self) == "from-my-tool\n")
-        try await directory.remove()
     }
 
     @Test func startsTheChildClean() async throws {
@@ -138,7 +137,6 @@ struct ProcessSupervisorTests {
     }
 
     @Test func outputCanBeReadWhileTheJobRuns() async throws {
-        let directory = TemporaryDirectory()
         let go = directory.file("go")
         let child = try supervisor.spawn(
             TestSupport.shell("echo partial; while [ ! -e \(go) ]; do sleep 0.01; done; echo done"))
@@ -150,7 +148,6 @@ struct ProcessSupervisorTests {
         _ = try await TestSupport.wait(touch)
         #expect(try await TestSupport.wait(child) == .exited(0))
         #expect(String(decoding: child.output().stdout, as: UTF8.self) == "partial\ndone\n")
-        try await directory.remove()
     }
 
     @Test func aMissingProgramIsAClearSpawnError() throws {
@@ -168,7 +165,6 @@ struct ProcessSupervisorTests {
     }
 
     @Test func aNonExecutableProgramIsAClearSpawnError() async throws {
-        let directory = TemporaryDirectory()
         let data = directory.file("data")
         let setup = try supervisor.spawn(TestSupport.shell("echo text > \(data) && chmod 644 \(data)"))
         #expect(try await TestSupport.wait(setup) == .exited(0))
@@ -182,7 +178,6 @@ struct ProcessSupervisorTests {
         #expect(throws: SpawnError.invalidCommand("the command is empty")) {
             try supervisor.spawn(ProcessSpec(argv: [], workingDirectory: "/", environment: [:]))
         }
-        try await directory.remove()
     }
 
     @Test func aBadDirectoryIsAClearSpawnError() async throws {
@@ -198,7 +193,6 @@ struct ProcessSupervisorTests {
     }
 
     @Test func terminateGroupStopsGrandchildren() async throws {
-        let directory = TemporaryDirectory()
         let pidFile = directory.file("pids")
         let child = try supervisor.spawn(
             TestSupport.shell("sleep 1000 & echo $! >> \(pidFile); sleep 1000 & echo $! >> \(pidFile); wait"))
@@ -211,11 +205,9 @@ struct ProcessSupervisorTests {
         #expect(try await TestSupport.wait(child) == .signaled(SIGTERM))
         // wait() returns only once the group is empty, so none of them may still exist.
         #expect(grandchildren.allSatisfy { ProcessStat.read(pid: $0) == nil })
-        try await directory.remove()
     }
 
     @Test func aJobIgnoringSigtermIsKilledAfterTheGrace() async throws {
-        let directory = TemporaryDirectory()
         let ready = directory.file("ready")
         let child = try supervisor.spawn(
             TestSupport.shell("trap '' TERM; echo $$ > \(ready); while :; do sleep 1; done"))
@@ -225,11 +217,9 @@ struct ProcessSupervisorTests {
         #expect(try await TestSupport.wait(child) == .signaled(SIGKILL))
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5), "took \(elapsed)")
-        try await directory.remove()
     }
 
     @Test func leftoversAreStoppedWhenTheMainProcessExits() async throws {
-        let directory = TemporaryDirectory()
         let pidFile = directory.file("pids")
         // One leftover dies on SIGTERM, the other ignores it and needs the SIGKILL after the grace.
         let script = """
@@ -244,11 +234,9 @@ struct ProcessSupervisorTests {
         #expect(ContinuousClock.now - start >= .milliseconds(300))
         #expect(leftovers.count == 2)
         #expect(leftovers.allSatisfy { ProcessStat.read(pid: $0) == nil })
-        try await directory.remove()
     }
 
     @Test func cancellingAWaitNeitherLosesTheResultNorKillsTheChild() async throws {
-        let directory = TemporaryDirectory()
         let ready = directory.file("ready")
         let child = try supervisor.spawn(TestSupport.shell("echo $$ > \(ready); exec sleep 1000"))
         _ = await TestSupport.pids(in: ready, count: 1)
@@ -260,7 +248,6 @@ struct ProcessSupervisorTests {
         child.terminateGroup(grace: .seconds(5))
         #expect(try await TestSupport.wait(child) == .signaled(SIGTERM))
         #expect(try await child.wait() == .signaled(SIGTERM))
-        try await directory.remove()
     }
 
     @Test func manyConcurrentChildrenAreAllReapedWithoutLeaks() async throws {
@@ -303,7 +290,6 @@ struct ProcessSupervisorTests {
     }
 
     @Test func anEscapedProcessHoldingThePipesDoesNotKeepTheJobRunning() async throws {
-        let directory = TemporaryDirectory()
         let pidFile = directory.file("pid")
         // The grandchild leaves the job's session but keeps its stdout: the job is over when its group is
         // empty, without waiting for an end of file that may never come.
@@ -316,11 +302,9 @@ struct ProcessSupervisorTests {
         let escaped = try #require(await TestSupport.pids(in: pidFile, count: 1).first)
         #expect(TestSupport.isRunning(escaped))
         kill(escaped, SIGKILL)
-        try await directory.remove()
     }
 
     @Test func orphansOutsideTheJobsGroupAreReaped() async throws {
-        let directory = TemporaryDirectory()
         let pidFile = directory.file("pid")
         // The grandchild leaves the job's session, so stopping the group does not touch it; as a subreaper we
         // adopt it when the job's shell exits, and must reap it when it dies.
@@ -335,6 +319,5 @@ struct ProcessSupervisorTests {
         }
         kill(orphan, SIGKILL)
         try await waitUntil("the orphan reaped", timeout: .seconds(10)) { ProcessStat.read(pid: orphan) == nil }
-        try await directory.remove()
     }
 }

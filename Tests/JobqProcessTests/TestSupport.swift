@@ -89,22 +89,3 @@ struct TimedOut: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// A fresh directory under /tmp, removed with `rm -rf` when the test is done.
-struct TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/jobq-process-test-XXXXXX".utf8CString)
-        let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(created != nil, "mkdtemp failed")
-        path = String(cString: created!)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func remove() async throws {
-        let child = try TestSupport.supervisor.spawn(
-            ProcessSpec(argv: ["/bin/rm", "-rf", path], workingDirectory: "/", environment: TestSupport.environment))
-        _ = try await TestSupport.wait(child)
-    }
-}

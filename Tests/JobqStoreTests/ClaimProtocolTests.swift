@@ -1,5 +1,6 @@
 import JobqCore
 import JobqSQLite
+import JobqTestSupport
 import Testing
 
 @testable import JobqStore

@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import JobqCore
 import JobqSQLite
+import JobqTestSupport
 import Testing
 
 @testable import JobqStore

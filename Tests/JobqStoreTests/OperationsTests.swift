@@ -1,6 +1,7 @@
 import CSQLite
 import JobqCore
 import JobqSQLite
+import JobqTestSupport
 import Testing
 
 @testable import JobqStore

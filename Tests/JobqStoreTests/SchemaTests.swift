@@ -1,6 +1,7 @@
 import Foundation
 import JobqCore
 import JobqSQLite
+import JobqTestSupport
 import Testing
 
 @testable import JobqStore

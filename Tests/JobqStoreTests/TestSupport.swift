@@ -6,20 +6,8 @@ import JobqTestSupport
 import Synchronization
 import Testing
 
-/// A fresh temporary directory, removed when the value is released.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() {
-        var template = Array((NSTemporaryDirectory() + "/jobq-store-tests.XXXXXX").utf8CString)
-        guard let created = mkdtemp(&template) else { fatalError("mkdtemp failed: \(errno)") }
-        path = String(cString: created)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
+extension TemporaryDirectory {
+    /// The database file the store tests use.
     var databasePath: String { path + "/jobq.db" }
 }
 
