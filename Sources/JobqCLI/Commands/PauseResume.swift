@@ -3,7 +3,7 @@ import JobqCore
 import JobqStore
 
 /// `jobq pause Q...`: jobqd starts no new job from these queues.
-struct Pause: ParsableCommand {
+struct Pause: QueuePausingCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause",
         abstract: "Stop starting new jobs from a queue (running jobs go on).",
@@ -15,26 +15,16 @@ struct Pause: ParsableCommand {
               jobq status --queue images
             """
     )
+    static let pauses = true
 
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("The queues to pause.", valueName: "queue"))
     var queues: [String]
-
-    func validate() throws {
-        try QueueName.validate(queues)
-    }
-
-    func run() throws {
-        let database = Database(global, environment: ProcessEnvironment.current)
-        try database.writing { store in
-            for queue in queues { try store.setPaused(queue, true) }
-        }
-    }
 }
 
 /// `jobq resume Q...`: undo `pause`.
-struct Resume: ParsableCommand {
+struct Resume: QueuePausingCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
         abstract: "Start jobs from a paused queue again.",
@@ -43,20 +33,32 @@ struct Resume: ParsableCommand {
               jobq resume images
             """
     )
+    static let pauses = false
 
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("The queues to resume.", valueName: "queue"))
     var queues: [String]
+}
 
+/// `pause` and `resume`, which differ only in the flag they set on the named queues.
+protocol QueuePausingCommand: ParsableCommand {
+    /// Whether the command pauses the queues (or resumes them).
+    static var pauses: Bool { get }
+    var global: GlobalOptions { get }
+    var queues: [String] { get }
+}
+
+extension QueuePausingCommand {
     func validate() throws {
         try QueueName.validate(queues)
     }
 
     func run() throws {
+        let (queues, paused) = (self.queues, Self.pauses)
         let database = Database(global, environment: ProcessEnvironment.current)
         try database.writing { store in
-            for queue in queues { try store.setPaused(queue, false) }
+            for queue in queues { try store.setPaused(queue, paused) }
         }
     }
 }
