@@ -132,8 +132,6 @@ enum ChildStream: UInt64 {
 /// The supervisor thread: one epoll loop over every child's pidfd and pipes, plus the deadlines of groups
 /// being stopped. Never touched from another thread.
 final class SupervisorLoop {
-    private typealias Stream = ChildStream
-
     private struct ActiveChild {
         let record: ChildRecord
         var pidfd: Int32
@@ -191,7 +189,7 @@ final class SupervisorLoop {
                 let serial = token >> 2
                 // A child registered since the last wake-up: its registration is in the inbox already.
                 if children[serial] == nil { takeRegistrations() }
-                switch Stream(rawValue: token & 3) {
+                switch ChildStream(rawValue: token & 3) {
                 case .exit: reapLeader(serial)
                 case .stdout: readPipe(serial, .stdout, draining: false)
                 case .stderr: readPipe(serial, .stderr, draining: false)
@@ -285,7 +283,7 @@ final class SupervisorLoop {
 
     // MARK: Output
 
-    private func readPipe(_ serial: UInt64, _ stream: Stream, draining: Bool) {
+    private func readPipe(_ serial: UInt64, _ stream: ChildStream, draining: Bool) {
         guard var child = children[serial] else { return }
         let fd = stream == .stdout ? child.stdoutFD : child.stderrFD
         guard fd >= 0 else { return }
