@@ -21,7 +21,8 @@ public struct DaemonConfiguration: Sendable {
     public var pollInterval: Duration
     /// How much of each of stdout and stderr is kept per job.
     public var outputTailLimit: Int
-    /// How often the output tails of running jobs are written for `jobq logs --follow`.
+    /// How often the output tails of running jobs are written for `jobq logs --follow`; also
+    /// the longest a started job's process record waits to be written.
     public var outputFlushInterval: Duration
 
     public init(
