@@ -190,7 +190,10 @@ import Testing
             // here: the periodic ones are a second at most, a consumer's idle timeout 10 s), and
             // the job still runs.
             clock.advance(by: .seconds(3580))
-            #expect(clock.sleepers(forAtLeast: .seconds(15)) >= 1)
+            // Advancing wakes the other timers, and a woken producer re-arms its wait: wait for it.
+            try await waitUntil("a wait of 15 s or more still armed", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(15)) >= 1
+            }
             #expect(try await harness.job(id).state == .running)
             clock.advance(by: .seconds(20))
             try await harness.join()
@@ -217,7 +220,10 @@ import Testing
             #expect(job.failures == 1)
             // Short of the shortest backoff, the producer still waits.
             clock.advance(by: .seconds(1780))
-            #expect(clock.sleepers(forAtLeast: .seconds(15)) >= 1)
+            // Advancing wakes the other timers, and a woken producer re-arms its wait: wait for it.
+            try await waitUntil("a wait of 15 s or more still armed", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(15)) >= 1
+            }
             #expect(try await harness.job(id).attempts == 1)
             clock.advance(by: .seconds(1820))
             try await harness.join()
@@ -242,7 +248,10 @@ import Testing
                 clock.sleepers(forAtLeast: .seconds(599)) >= 1
             }
             clock.advance(by: .seconds(580))
-            #expect(clock.sleepers(forAtLeast: .seconds(15)) >= 1)
+            // Advancing wakes the other timers, and a woken producer re-arms its wait: wait for it.
+            try await waitUntil("a wait of 15 s or more still armed", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(15)) >= 1
+            }
             #expect(try await harness.job(id).state == .pending)
             clock.advance(by: .seconds(20))
             try await harness.join()
@@ -339,7 +348,10 @@ import Testing
                 clock.sleepers(forAtLeast: .seconds(3599)) >= 1
             }
             clock.advance(by: .seconds(3580))
-            #expect(clock.sleepers(forAtLeast: .seconds(15)) >= 1)
+            // Advancing wakes the other timers, and a woken producer re-arms its wait: wait for it.
+            try await waitUntil("a wait of 15 s or more still armed", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(15)) >= 1
+            }
             #expect(try await harness.job(id).state == .running)
             clock.advance(by: .seconds(20))
             try await waitUntil("job back to pending", timeout: .seconds(20)) {
