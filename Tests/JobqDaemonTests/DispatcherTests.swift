@@ -183,17 +183,10 @@ import Testing
         } _: { harness in
             let id = try await harness.enqueue(1, timeout: .seconds(3600)).first!
             await started.wait()
-            try await waitUntil("the job's timer is armed", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(3599)) >= 1
-            }
             // Twenty seconds short of the hour the timer still waits (longer than any other wait
             // here: the periodic ones are a second at most, a consumer's idle timeout 10 s), and
             // the job still runs.
-            clock.advance(by: .seconds(3580))
-            // Advancing wakes the other timers, and a woken producer re-arms its wait: wait for it.
-            try await waitUntil("a wait of 15 s or more still armed", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(15)) >= 1
-            }
+            try await clock.advanceToShortlyBefore(.seconds(3600), of: "the job's timer")
             #expect(try await harness.job(id).state == .running)
             clock.advance(by: .seconds(20))
             try await harness.join()
@@ -211,20 +204,12 @@ import Testing
         } _: { harness in
             // The first retry waits between half and all of the base: 30 to 60 minutes.
             let id = try await harness.enqueue(1, retries: 1, backoff: .seconds(3600)).first!
-            try await waitUntil("the producer waits for the retry", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(1799)) >= 1
-            }
+            // Short of the shortest backoff, the producer still waits, and the job with it.
+            try await clock.advanceToShortlyBefore(.seconds(1800), of: "the producer's wait for the retry")
             var job = try await harness.job(id)
             #expect(job.state == .pending)
             #expect(job.attempts == 1)
             #expect(job.failures == 1)
-            // Short of the shortest backoff, the producer still waits.
-            clock.advance(by: .seconds(1780))
-            // Advancing wakes the other timers, and a woken producer re-arms its wait: wait for it.
-            try await waitUntil("a wait of 15 s or more still armed", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(15)) >= 1
-            }
-            #expect(try await harness.job(id).attempts == 1)
             clock.advance(by: .seconds(1820))
             try await harness.join()
             job = try await harness.job(id)
@@ -244,14 +229,7 @@ import Testing
                         notBefore: clock.timestamp().advanced(by: .seconds(600)))
                 ], now: clock.timestamp()
             ).first!.id
-            try await waitUntil("the producer waits for the due time", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(599)) >= 1
-            }
-            clock.advance(by: .seconds(580))
-            // Advancing wakes the other timers, and a woken producer re-arms its wait: wait for it.
-            try await waitUntil("a wait of 15 s or more still armed", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(15)) >= 1
-            }
+            try await clock.advanceToShortlyBefore(.seconds(600), of: "the producer's wait for the due time")
             #expect(try await harness.job(id).state == .pending)
             clock.advance(by: .seconds(20))
             try await harness.join()
@@ -344,14 +322,7 @@ import Testing
                 try await harness.job(id).state == .running
             }
             harness.dispatcher.stop()
-            try await waitUntil("the drain timer is armed", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(3599)) >= 1
-            }
-            clock.advance(by: .seconds(3580))
-            // Advancing wakes the other timers, and a woken producer re-arms its wait: wait for it.
-            try await waitUntil("a wait of 15 s or more still armed", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(15)) >= 1
-            }
+            try await clock.advanceToShortlyBefore(.seconds(3600), of: "the drain timer")
             #expect(try await harness.job(id).state == .running)
             clock.advance(by: .seconds(20))
             try await waitUntil("job back to pending", timeout: .seconds(20)) {
@@ -361,6 +332,21 @@ import Testing
             #expect(job.attempts == 1)
             #expect(job.failures == 0)
             #expect(!job.claimed)
+        }
+    }
+}
+
+extension ManualClock {
+    /// Once a wait of `due` (started now) is armed, moves the clock to 20 s short of its end, and
+    /// returns once a wait of 15 s or more is armed again: advancing fires the shorter timers, and
+    /// a task they wake (a producer) re-arms its own wait, so a check made at once could miss it.
+    func advanceToShortlyBefore(_ due: Duration, of what: String) async throws {
+        try await waitUntil("\(what) armed", timeout: .seconds(20)) {
+            sleepers(forAtLeast: due - .seconds(1)) >= 1
+        }
+        advance(by: due - .seconds(20))
+        try await waitUntil("\(what) still armed", timeout: .seconds(20)) {
+            sleepers(forAtLeast: .seconds(15)) >= 1
         }
     }
 }
