@@ -55,16 +55,11 @@ extension ProcessSupervisor {
 
     /// Whether a process of `group` exists that has not exited (a zombie has). Scans `/proc`.
     static func hasLiveMember(_ group: Int32) -> Bool {
-        guard let directory = opendir("/proc") else { return true }
-        defer { closedir(directory) }
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let pid = Int32(name), let stat = ProcessStat.read(pid: pid) else { continue }
-            if stat.processGroup == group && stat.state != "Z" && stat.state != "X" { return true }
+        guard let pids = ProcessStat.allPIDs() else { return true }
+        return pids.contains { pid in
+            guard let stat = ProcessStat.read(pid: pid) else { return false }
+            return stat.processGroup == group && stat.state != "Z" && stat.state != "X"
         }
-        return false
     }
 }
 
@@ -80,15 +75,10 @@ extension ProcessSupervisor {
     public static func processGroups(
         withEnvironment entries: [String]
     ) -> [(processGroup: Int32, leaderStartTime: UInt64)] {
-        guard let directory = opendir("/proc") else { return [] }
-        defer { closedir(directory) }
         let wanted = entries.map { Array($0.utf8) }
         var groups = Set<Int32>()
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard let pid = Int32(name), pid != getpid(),
+        for pid in ProcessStat.allPIDs() ?? [] {
+            guard pid != getpid(),
                 let environment = readSmallFile("/proc/\(pid)/environ")?.split(separator: 0),
                 wanted.allSatisfy({ entry in environment.contains { $0.elementsEqual(entry) } }),
                 let stat = ProcessStat.read(pid: pid), stat.state != "Z", stat.processGroup > 1,

@@ -23,6 +23,21 @@ public struct ProcessStat: Sendable, Hashable {
         return parse(bytes)
     }
 
+    /// The pids of the processes that exist now (the numeric entries of `/proc`); `nil` when `/proc`
+    /// cannot be read.
+    static func allPIDs() -> [Int32]? {
+        guard let directory = opendir("/proc") else { return nil }
+        defer { closedir(directory) }
+        var pids: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let pid = Int32(name) { pids.append(pid) }
+        }
+        return pids
+    }
+
     /// The start time of process `pid` (`/proc/<pid>/stat` field 22), or `nil` when it does not exist.
     public static func startTime(of pid: Int32) -> UInt64? {
         read(pid: pid)?.startTime

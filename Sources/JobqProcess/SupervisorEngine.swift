@@ -419,16 +419,10 @@ final class SupervisorLoop {
     private func reapOrphans() -> Bool {
         let me = getpid()
         let ourSession = getsid(0)
-        guard let directory = opendir("/proc") else { return true }
-        var candidates: [Int32] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            guard let pid = Int32(name), let stat = ProcessStat.read(pid: pid) else { continue }
-            if stat.parentPID == me && stat.state == "Z" && stat.session != ourSession { candidates.append(pid) }
+        let candidates = (ProcessStat.allPIDs() ?? []).filter { pid in
+            guard let stat = ProcessStat.read(pid: pid) else { return false }
+            return stat.parentPID == me && stat.state == "Z" && stat.session != ourSession
         }
-        closedir(directory)
         guard !candidates.isEmpty else { return true }
         // A candidate is a zombie, so its pid cannot be reused before somebody reaps it; holding the lock
         // while reaping keeps spawns from starting meanwhile. Zombies reap without blocking.
