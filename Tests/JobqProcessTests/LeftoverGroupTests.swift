@@ -1,5 +1,6 @@
 import Glibc
 import class JobqTestSupport.TemporaryDirectory
+import func JobqTestSupport.waitUntil
 import Testing
 
 @testable import JobqProcess
@@ -72,11 +73,8 @@ struct LeftoverGroupTests {
         let zombie = try #require(await TestSupport.pids(in: zombieFile, count: 1).first)
         let parent = try #require(await TestSupport.pids(in: parentFile, count: 1).first)
         defer { kill(parent, SIGKILL) }
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(30)
-        while ProcessStat.read(pid: zombie)?.state != "Z" {
-            try #require(clock.now < deadline, "pid \(zombie) did not become a zombie")
-            try await Task.sleep(for: .milliseconds(5))
+        try await waitUntil("pid \(zombie) a zombie", timeout: .seconds(30)) {
+            ProcessStat.read(pid: zombie)?.state == "Z"
         }
         #expect(ProcessStat.read(pid: zombie)?.processGroup == zombie)
 
