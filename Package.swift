@@ -129,7 +129,10 @@ let package = Package(
         // `scripts/soak`: the crash soak at full size.
         .executableTarget(
             name: "jobq-soak",
-            dependencies: ["JobqReliability", "JobqTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "JobqReliability", "JobqTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Tests/jobq-soak"
         ),
         // Crashes, faults, hostile input and concurrency against the real binaries and the daemon library.
@@ -143,7 +146,8 @@ let package = Package(
         // What every benchmark shares: the machine line, medians and percentiles, tables.
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
         // The raw-SQLite claim/start/finish pipeline both store and daemon figures are compared with.
-        .target(name: "RawSQLiteBaseline", dependencies: ["JobqSQLite", "JobqCore"], path: "Benchmarks/RawSQLiteBaseline"),
+        .target(
+            name: "RawSQLiteBaseline", dependencies: ["JobqSQLite", "JobqCore"], path: "Benchmarks/RawSQLiteBaseline"),
         // Throughput benchmarks (release builds only: `scripts/bench`), one suite per subsystem.
         .executableTarget(
             name: "jobq-bench",

@@ -44,9 +44,9 @@ public enum JSONString {
         index += 1
         // Most strings have no escape: one scan, one copy.
         var end = index
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
-            end += 1
-        }
+        let quote = UInt8(ascii: "\"")
+        let backslash = UInt8(ascii: "\\")
+        while end < bytes.count, bytes[end] != quote, bytes[end] != backslash, bytes[end] >= 0x20 { end += 1 }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self)
             index = end + 1
@@ -112,7 +112,9 @@ public enum JSONString {
         return scalar
     }
 
-    private static func hex4(_ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int) throws(JSONParseError) -> UInt32 {
+    private static func hex4(
+        _ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int
+    ) throws(JSONParseError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw JSONParseError(reason: "unterminated \\u escape", offset: index) }
         var value: UInt32 = 0
         for _ in 0..<4 {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A wall-clock instant in whole milliseconds since the Unix epoch: the unit every

@@ -86,7 +86,9 @@ final class SupervisorEngine: Sendable {
         inbox.withLock { $0.registrations.append(registration) }
         let process = registration.process
         let serial = registration.record.serial
-        for (fd, stream) in [(process.pidfd, ChildStream.exit), (process.stdoutFD, .stdout), (process.stderrFD, .stderr)] {
+        for (fd, stream) in [
+            (process.pidfd, ChildStream.exit), (process.stdoutFD, .stdout), (process.stderrFD, .stderr),
+        ] {
             var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: stream.token(serial)))
             if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
                 logger.error(

@@ -48,8 +48,8 @@ struct JobqdCommand: AsyncParsableCommand {
     )
     var durability: DurabilityOption = .normal
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
+    @Option(help: "The least severe level logged.")
+    var logLevel: LogLevelOption = .info
 
     func validate() throws {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
@@ -58,7 +58,7 @@ struct JobqdCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessEnvironment.current
-        let level = logLevel
+        let level = logLevel.level
         LoggingSystem.bootstrap { label in
             JournalLogHandler(label: label, level: level, environment: environment)
         }
@@ -114,4 +114,19 @@ enum DurabilityOption: String, ExpressibleByArgument, CaseIterable, Sendable {
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+/// `--log-level`: swift-log's levels, by name.
+enum LogLevelOption: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case trace, debug, info, notice, warning, error, critical
+
+    var level: Logger.Level {
+        switch self {
+        case .trace: .trace
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
+        case .critical: .critical
+        }
+    }
+}

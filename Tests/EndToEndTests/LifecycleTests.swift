@@ -141,7 +141,8 @@ struct LifecycleTests {
         try await withScenario { scenario in
             try await scenario.startDaemon()
             let jobq = try Binaries.path(of: "jobq")
-            let id = try await scenario.addShell(#"'\#(jobq)' add --queue follow -- sh -c 'echo "$JOBQ_DB" > followed'"#)
+            let id = try await scenario.addShell(
+                #"'\#(jobq)' add --queue follow -- sh -c 'echo "$JOBQ_DB" > followed'"#)
             #expect(try await scenario.waitUntilFinished(id).state == .succeeded)
             try await scenario.waitFor("the follow-up ran") { scenario.read("followed") == scenario.database + "\n" }
         }

@@ -2,10 +2,11 @@ import JobqCore
 import Testing
 
 @Suite struct DurationTextTests {
-    @Test(arguments: [
-        ("1.5", 1500), ("500ms", 500), ("2s", 2000), ("5m", 300_000), ("1h", 3_600_000), ("0", 0), (" 3s ", 3000),
-        ("1d", 86_400_000), ("0.25s", 250),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("1.5", 1500), ("500ms", 500), ("2s", 2000), ("5m", 300_000), ("1h", 3_600_000), ("0", 0), (" 3s ", 3000),
+            ("1d", 86_400_000), ("0.25s", 250),
+        ] as [(String, Int64)])
     func parsesWhatPeopleWrite(text: String, milliseconds: Int64) throws {
         #expect(try DurationText.parse(text) == .milliseconds(milliseconds))
     }
@@ -47,16 +48,13 @@ import Testing
     }
 
     @Test func environmentThenSystemThenXDG() {
-        #expect(DatabaseLocation.resolve(explicit: nil, environment: ["JOBQ_DB": "/y.db"]) { _ in true } == "/y.db")
-        #expect(
-            DatabaseLocation.resolve(explicit: nil, environment: ["STATE_DIRECTORY": "/var/lib/jobq:/other"]) { _ in
-                false
-            } == "/var/lib/jobq/jobq.db")
-        #expect(DatabaseLocation.resolve(explicit: nil, environment: [:]) { $0 == "/var/lib/jobq/jobq.db" }
-            == "/var/lib/jobq/jobq.db")
-        #expect(DatabaseLocation.resolve(explicit: nil, environment: ["XDG_STATE_HOME": "/s", "HOME": "/h"]) { _ in
-            false } == "/s/jobq/jobq.db")
-        #expect(DatabaseLocation.resolve(explicit: nil, environment: ["HOME": "/h"]) { _ in false }
-            == "/h/.local/state/jobq/jobq.db")
+        func resolve(_ environment: [String: String], existing: String? = nil) -> String {
+            DatabaseLocation.resolve(explicit: nil, environment: environment) { $0 == existing }
+        }
+        #expect(resolve(["JOBQ_DB": "/y.db"], existing: "/var/lib/jobq/jobq.db") == "/y.db")
+        #expect(resolve(["STATE_DIRECTORY": "/var/lib/jobq:/other"]) == "/var/lib/jobq/jobq.db")
+        #expect(resolve([:], existing: "/var/lib/jobq/jobq.db") == "/var/lib/jobq/jobq.db")
+        #expect(resolve(["XDG_STATE_HOME": "/s", "HOME": "/h"]) == "/s/jobq/jobq.db")
+        #expect(resolve(["HOME": "/h"]) == "/h/.local/state/jobq/jobq.db")
     }
 }

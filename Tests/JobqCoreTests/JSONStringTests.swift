@@ -37,16 +37,17 @@ import Testing
         #expect(try read(#""\u00E9""#).0 == "é")
     }
 
-    @Test(arguments: [
-        (#"abc""#, "expected a string", 0),
-        (#""abc"#, "unterminated string", 4),
-        ("\"a\nb\"", "control character in a string (escape it)", 2),
-        (#""a\x""#, "invalid escape", 3),
-        (#""\u12zz""#, #"invalid \u escape"#, 5),
-        (#""\u12"#, #"unterminated \u escape"#, 3),
-        (#""\ud83c""#, #"unpaired surrogate in \u escape"#, 7),
-        (#""\udf89""#, #"unpaired surrogate in \u escape"#, 7),
-    ] as [(String, String, Int)])
+    @Test(
+        arguments: [
+            (#"abc""#, "expected a string", 0),
+            (#""abc"#, "unterminated string", 4),
+            ("\"a\nb\"", "control character in a string (escape it)", 2),
+            (#""a\x""#, "invalid escape", 3),
+            (#""\u12zz""#, #"invalid \u escape"#, 5),
+            (#""\u12"#, #"unterminated \u escape"#, 3),
+            (#""\ud83c""#, #"unpaired surrogate in \u escape"#, 7),
+            (#""\udf89""#, #"unpaired surrogate in \u escape"#, 7),
+        ] as [(String, String, Int)])
     func rejectsMalformedStrings(text: String, reason: String, offset: Int) {
         #expect(throws: JSONParseError(reason: reason, offset: offset)) { _ = try read(text) }
     }

@@ -1,7 +1,8 @@
 import Glibc
+import Testing
+
 import class JobqTestSupport.TemporaryDirectory
 import func JobqTestSupport.waitUntil
-import Testing
 
 @testable import JobqProcess
 

@@ -1,9 +1,10 @@
 import Glibc
 import JobqCore
-import class JobqTestSupport.TemporaryDirectory
-import func JobqTestSupport.waitUntil
 import Logging
 import Testing
+
+import class JobqTestSupport.TemporaryDirectory
+import func JobqTestSupport.waitUntil
 
 @testable import JobqProcess
 
@@ -285,7 +286,8 @@ struct ProcessSupervisorTests {
         // Dropping the supervisor ends its thread and closes its descriptors.
         supervisor = nil
         try await waitUntil(
-            "pipes and pidfds back to \(descriptorsBefore) (now \(TestSupport.pipeAndPidfdCount()))", timeout: .seconds(10)
+            "pipes and pidfds back to \(descriptorsBefore) (now \(TestSupport.pipeAndPidfdCount()))",
+            timeout: .seconds(10)
         ) { TestSupport.pipeAndPidfdCount() <= descriptorsBefore }
     }
 

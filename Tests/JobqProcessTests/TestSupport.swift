@@ -1,7 +1,8 @@
 import Glibc
-import func JobqTestSupport.waitUntil
 import Logging
 import Testing
+
+import func JobqTestSupport.waitUntil
 
 @testable import JobqProcess
 
@@ -88,4 +89,3 @@ struct TimedOut: Error, CustomStringConvertible {
     var what: String
     var description: String { "timed out waiting for \(what)" }
 }
-

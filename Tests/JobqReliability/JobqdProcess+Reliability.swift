@@ -27,7 +27,8 @@ extension JobqdProcess {
         database: String, directory: String, arguments: [String] = [], environment: [String: String] = [:],
         readyTimeout: Duration = .seconds(30)
     ) async throws -> JobqdProcess {
-        let daemon = try launch(database: database, directory: directory, arguments: arguments, environment: environment)
+        let daemon = try launch(
+            database: database, directory: directory, arguments: arguments, environment: environment)
         do {
             try await daemon.waitUntilReady(timeout: readyTimeout)
         } catch {

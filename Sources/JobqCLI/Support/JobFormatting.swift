@@ -88,7 +88,9 @@ extension Job {
         fields.append(("enqueued", time(enqueuedAt)))
         if state == .pending, runAt > now { fields.append(("runs at", time(runAt))) }
         if let startedAt { fields.append(("started", time(startedAt))) }
-        if state == .running, let process { fields.append(("process", "pid \(process.pid), group \(process.processGroup)")) }
+        if state == .running, let process {
+            fields.append(("process", "pid \(process.pid), group \(process.processGroup)"))
+        }
         if let finishedAt {
             var text = time(finishedAt)
             if let startedAt { text += ", took " + DurationText.format(startedAt.duration(to: finishedAt)) }
