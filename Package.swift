@@ -112,7 +112,10 @@ let package = Package(
         .executableTarget(name: "jobq", dependencies: ["JobqCLI"]),
         // Test harness shared by the test suites: run binaries, temporary directories, polling, a
         // manual clock, a seeded random number generator.
-        .target(name: "JobqTestSupport", dependencies: ["JobqCore"]),
+        .target(
+            name: "JobqTestSupport",
+            dependencies: ["JobqCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "CLITests", dependencies: ["JobqCLI", "JobqCore", "JobqSQLite", "JobqTestSupport"]),
         // End-to-end tests of the real `jobqd` driven by the real `jobq`, plus the systemd unit
         // and the install script. Needs the products built (`scripts/test` does it).

@@ -79,25 +79,34 @@ final class SupervisorEngine: Sendable {
     }
 
     /// Hands a new child to the supervisor thread and watches its descriptors, from the calling thread and
-    /// without waking the supervisor: the registration is in the inbox before any of its events can fire, and
-    /// the thread takes it from there when the first one does. Only a descriptor that cannot be watched (for
-    /// lack of kernel memory) needs the thread at once, to poll the child instead.
+    /// without waking the supervisor: the thread takes the registration from the inbox when the child's first
+    /// event names it. Only a descriptor that cannot be watched (for lack of kernel memory) needs the thread at
+    /// once, to poll the child instead.
+    ///
+    /// The descriptors go into epoll under the inbox lock, together with the registration. Until then the
+    /// thread cannot take the child, so it cannot reap it and close (and free for reuse) a descriptor that is
+    /// still being added; an event that comes first makes it take the inbox, which waits for this.
     func register(_ registration: Registration) {
-        inbox.withLock { $0.registrations.append(registration) }
         let process = registration.process
         let serial = registration.record.serial
-        for (fd, stream) in [
-            (process.pidfd, ChildStream.exit), (process.stdoutFD, .stdout), (process.stderrFD, .stderr),
-        ] {
-            var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: stream.token(serial)))
-            if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
-                logger.error(
-                    "cannot watch a child descriptor; polling it instead",
-                    metadata: ["process.pid": "\(process.pid)", "error.errno": "\(errno)"])
-                inbox.withLock { $0.unwatched.append(serial) }
-                wake()
-                return
+        let failure: Int32? = inbox.withLock { inbox in
+            inbox.registrations.append(registration)
+            for (fd, stream) in [
+                (process.pidfd, ChildStream.exit), (process.stdoutFD, .stdout), (process.stderrFD, .stderr),
+            ] {
+                var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: stream.token(serial)))
+                if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
+                    inbox.unwatched.append(serial)
+                    return errno
+                }
             }
+            return nil
+        }
+        if let failure {
+            logger.error(
+                "cannot watch a child descriptor; polling it instead",
+                metadata: ["process.pid": "\(process.pid)", "error.errno": "\(failure)"])
+            wake()
         }
     }
 
@@ -189,7 +198,8 @@ final class SupervisorLoop {
                     continue
                 }
                 let serial = token >> 2
-                // A child registered since the last wake-up: its registration is in the inbox already.
+                // A child registered since the last wake-up: its registration is in the inbox, or about to be
+                // (see `SupervisorEngine.register`).
                 if children[serial] == nil { takeRegistrations() }
                 switch ChildStream(rawValue: token & 3) {
                 case .exit: reapLeader(serial)

@@ -45,7 +45,7 @@ struct DispatcherHarness {
                 configuration: configuration,
                 doorbell: try Doorbell.Listener(databasePath: path),
                 notifier: SystemdNotifier(environment: [:]),
-                logger: log.logger,
+                logger: log.logger(),
                 clock: clock)
             let harness = DispatcherHarness(client: client, dispatcher: dispatcher, log: log, clock: clock)
             try await withThrowingTaskGroup { group in
@@ -113,43 +113,4 @@ final class Concurrency: Sendable {
     func leave() { state.withLock { $0.now -= 1 } }
     var now: Int { state.withLock { $0.now } }
     var peak: Int { state.withLock { $0.peak } }
-}
-
-/// Keeps the dispatcher's log messages, so tests can see what it decided.
-final class LogCapture: Sendable {
-    private let messages = Mutex<[String]>([])
-
-    var logger: Logger {
-        var logger = Logger(label: "jobqd-test") { _ in Handler(capture: self) }
-        logger.logLevel = .debug
-        return logger
-    }
-
-    func count(_ message: String) -> Int {
-        messages.withLock { $0.filter { $0 == message }.count }
-    }
-
-    fileprivate func append(_ message: String) {
-        messages.withLock { $0.append(message) }
-    }
-
-    private struct Handler: LogHandler {
-        let capture: LogCapture
-        var logLevel: Logger.Level = .debug
-        var metadata: Logger.Metadata = [:]
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            capture.append(event.message.description)
-            // JOBQ_TEST_LOG=1 shows the dispatcher's decisions on stderr while a test runs.
-            if getenv("JOBQ_TEST_LOG") != nil {
-                let line = "\(event.level) \(event.message) \(event.metadata ?? [:])\n"
-                _ = line.withCString { write(2, $0, strlen($0)) }
-            }
-        }
-    }
 }

@@ -107,13 +107,13 @@ struct DispatcherFaultTests {
 
     private func makeDispatcher(
         store: JobStore, handler: @escaping HandlerRunner.Handler
-    ) -> (Dispatcher, LogRecorder) {
-        let logs = LogRecorder()
+    ) -> (Dispatcher, LogCapture) {
+        let logs = LogCapture()
         let configuration = DaemonConfiguration(
             databasePath: store.path, defaultConcurrency: 4, pollInterval: .milliseconds(50))
         let dispatcher = Dispatcher(
             store: store, runner: HandlerRunner(handlers: [:], fallback: handler), configuration: configuration,
-            doorbell: nil, notifier: SystemdNotifier(environment: [:]), logger: logs.logger)
+            doorbell: nil, notifier: SystemdNotifier(environment: [:]), logger: logs.logger(level: .error))
         return (dispatcher, logs)
     }
 }
@@ -126,30 +126,4 @@ final class RunCounter: Sendable {
     func count(of id: JobID) -> Int { counts.withLock { $0[id] ?? 0 } }
     var total: Int { counts.withLock { $0.values.reduce(0, +) } }
     var snapshot: [JobID: Int] { counts.withLock { $0 } }
-}
-/// Keeps the messages of error-level (and worse) log records, for asserting that a fault was reported.
-final class LogRecorder: Sendable {
-    private let records = Mutex<[String]>([])
-
-    var errors: [String] { records.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "jobqd-test") { _ in Handler(recorder: self) }
-    }
-
-    private struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .error
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let fields = (metadata.merging(event.metadata ?? [:]) { $1 }).map { "\($0.key)=\($0.value)" }.sorted()
-            recorder.records.withLock { $0.append("\(event.message) \(fields.joined(separator: " "))") }
-        }
-    }
 }
