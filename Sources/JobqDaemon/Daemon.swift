@@ -43,6 +43,7 @@ public struct Daemon: Sendable {
         let runner = ProcessRunner(
             supervisor: supervisor,
             baseEnvironment: jobEnvironment(),
+            databasePath: configuration.databasePath,
             killGrace: configuration.killGrace,
             outputTailLimit: configuration.outputTailLimit)
         let doorbell: Doorbell.Listener?
@@ -138,14 +139,13 @@ public struct Daemon: Sendable {
     }
 
     /// The environment every job inherits: the daemon's, minus what belongs to the daemon's
-    /// own relation with systemd, plus `JOBQ_DB` naming this database (so a job's `jobq`
-    /// commands reach it, and recovery can tell its processes from other daemons' jobs).
+    /// own relation with systemd. (The runner adds `JOBQ_DB`, by which recovery also tells this
+    /// daemon's processes from other daemons' jobs.)
     private func jobEnvironment() -> [String: String] {
         var environment = environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {
             environment[key] = nil
         }
-        environment["JOBQ_DB"] = configuration.databasePath
         return environment
     }
 }

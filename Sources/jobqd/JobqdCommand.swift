@@ -52,6 +52,8 @@ struct JobqdCommand: AsyncParsableCommand {
     var logLevel: LogLevelOption = .info
 
     func validate() throws {
+        // An empty --db is a mistake (`--db "$UNSET"`), never a request for the default database.
+        if db?.isEmpty == true { throw ValidationError("--db needs a path; it is empty") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if capacity < 1 { throw ValidationError("--capacity must be at least 1") }
     }

@@ -52,6 +52,9 @@ struct ExitStatusTests {
         ["queue", "set", "q", "--idle-timeout", "forever"],
         ["purge", "--state", "pending"],
         ["purge", "--older-than", "old"],
+        ["status", "--db", ""],
+        ["--db", "", "add", "true"],
+        ["--db=", "list"],
     ]
 
     @Test("usage errors exit 64 with a hint, and never create the database", arguments: usageErrors)

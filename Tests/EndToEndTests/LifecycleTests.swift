@@ -265,6 +265,31 @@ struct LifecycleTests {
         }
     }
 
+    static let usageErrors: [[String]] = [
+        ["--db", ""],
+        ["--concurrency", "0"],
+        ["--concurrency=-2"],
+        ["--capacity", "many"],
+        ["--drain-timeout", "soon"],
+        ["--kill-grace", "-1s"],
+        ["--durability", "maybe"],
+        ["--log-level", "loud"],
+        ["--frobnicate"],
+        ["extra"],
+    ]
+
+    @Test("jobqd usage errors exit 64 with a hint and open no database, not even the default", arguments: usageErrors)
+    func usageError(arguments: [String]) async throws {
+        try await withTemporaryDirectory { home in
+            let environment = ["HOME": home, "XDG_STATE_HOME": home + "/state", "PATH": "/usr/bin:/bin"]
+            let result = try await runProcess(
+                try Binaries.path(of: "jobqd"), arguments, environment: environment, timeout: .seconds(30))
+            #expect(result.exitStatus == 64, "\(arguments): \(result)")
+            #expect(result.stderrText.contains("jobqd --help"), "\(result.stderrText)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: home).isEmpty, "\(arguments) created files")
+        }
+    }
+
     @Test("jobqd on a file that is not SQLite exits non-zero with one line naming it and leaves it unchanged")
     func unusableDatabase() async throws {
         try await withTemporaryDirectory { directory in

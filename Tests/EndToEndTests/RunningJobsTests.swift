@@ -11,16 +11,21 @@ import Testing
 /// SPEC §3: how a job is run — argv or shell, directory, environment, output.
 @Suite("Running jobs")
 struct RunningJobsTests {
-    @Test("a job runs in the directory it was enqueued from, with JOBQ_* and --env in its environment")
+    @Test("a job runs in the directory it was enqueued from, with JOBQ_* (never overridden) and --env")
     func environmentAndDirectory() async throws {
         try await withScenario { scenario in
             try await scenario.startDaemon()
             let workdir = scenario.path("work dir")
             try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
             let script =
-                #"printf '%s|%s|%s|%s|%s' "$JOBQ_JOB_ID" "$JOBQ_QUEUE" "$JOBQ_ATTEMPT" "$GREETING" "$(pwd -P)""#
-            let id = try await scenario.add(
-                ["/bin/sh", "-c", script], options: ["--queue", "alpha", "--env", "GREETING=hello world"], in: workdir)
+                #"printf '%s|%s|%s|%s|%s' "$JOBQ_JOB_ID" "$JOBQ_QUEUE" "$JOBQ_ATTEMPT" "$GREETING" "$(pwd -P)"; "#
+                + #"[ "$JOBQ_DB" = "$EXPECTED_DB" ] || echo " JOBQ_DB=$JOBQ_DB""#
+            // JOBQ_DB, like JOBQ_JOB_ID, is how recovery finds a crashed daemon's processes: a job cannot change it.
+            let options = [
+                "--queue", "alpha", "--env", "GREETING=hello world", "--env", "EXPECTED_DB=\(scenario.database)",
+                "--env", "JOBQ_DB=/elsewhere/jobq.db", "--env", "JOBQ_JOB_ID=0", "--env", "JOBQ_ATTEMPT=9",
+            ]
+            let id = try await scenario.add(["/bin/sh", "-c", script], options: options, in: workdir)
 
             let job = try await scenario.waitUntilFinished(id)
             #expect(job.state == .succeeded, "\(Scenario.summary(job))")

@@ -17,6 +17,11 @@ struct GlobalOptions: ParsableArguments {
     /// A `--db` given before the command name (`jobq --db PATH status`), which
     /// `JobqMain` takes off the arguments; the command's own `--db` wins over it.
     @TaskLocal static var leadingDatabase: String?
+
+    func validate() throws {
+        // An empty --db is a mistake (`--db "$UNSET"`), never a request for the default database.
+        if (db ?? Self.leadingDatabase)?.isEmpty == true { throw ValidationError("--db needs a path; it is empty") }
+    }
 }
 
 /// The database a command works on: where it is, and how to open it.

@@ -3,32 +3,39 @@ import JobqProcess
 import JobqStore
 
 /// Runs jobs as child processes of the daemon, as SPEC §3 says: argv or `/bin/sh -c`, in
-/// the job's directory, with the daemon's environment plus the job's plus `JOBQ_JOB_ID`,
-/// `JOBQ_QUEUE` and `JOBQ_ATTEMPT`, in a process group of its own. Stopping a run (cancel,
+/// the job's directory, with the daemon's environment plus the job's plus `JOBQ_DB`,
+/// `JOBQ_JOB_ID`, `JOBQ_QUEUE` and `JOBQ_ATTEMPT`, in a process group of its own. The
+/// `JOBQ_*` variables always win over a job's own: recovery finds a crashed daemon's
+/// leftover processes by them. Stopping a run (cancel,
 /// timeout, drain) sends SIGTERM to the group and SIGKILL after `killGrace`.
 public struct ProcessRunner: JobRunner {
     private let supervisor: ProcessSupervisor
     private let baseEnvironment: [String: String]
+    private let databasePath: String
     private let killGrace: Duration
     private let outputTailLimit: Int
 
     /// - Parameters:
     ///   - supervisor: spawns and reaps the processes.
     ///   - baseEnvironment: the daemon's environment, which every job inherits.
+    ///   - databasePath: the database, passed on as `JOBQ_DB` (so a job's `jobq` commands reach it).
     public init(
         supervisor: ProcessSupervisor,
         baseEnvironment: [String: String],
+        databasePath: String,
         killGrace: Duration,
         outputTailLimit: Int
     ) {
         self.supervisor = supervisor
         self.baseEnvironment = baseEnvironment
+        self.databasePath = databasePath
         self.killGrace = killGrace
         self.outputTailLimit = outputTailLimit
     }
 
     public func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport {
         var environment = baseEnvironment.merging(job.environment) { $1 }
+        environment["JOBQ_DB"] = databasePath
         environment["JOBQ_JOB_ID"] = String(job.id)
         environment["JOBQ_QUEUE"] = job.queue
         environment["JOBQ_ATTEMPT"] = String(job.attempt)
