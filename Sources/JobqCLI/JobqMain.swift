@@ -1,4 +1,5 @@
 import ArgumentParser
+import JobqCore
 
 /// The entry point of the `jobq` executable: parses the arguments, runs the command and
 /// maps every outcome to the documented exit status (SPEC §4): 0 success, 1 the operation
@@ -73,7 +74,7 @@ struct JobqCommand: ParsableCommand {
 
             Exit status: 0 success; 1 the operation failed; 64 usage error; 124 join/wait timed out.
             """,
-        version: "0.1.0",
+        version: JobqVersion.current,
         subcommands: [
             Add.self, Status.self, List.self, Show.self, Logs.self, Join.self, Wait.self, Cancel.self, Retry.self,
             Pause.self, Resume.self, QueueCommand.self, Purge.self,

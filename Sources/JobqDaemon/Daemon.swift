@@ -23,14 +23,44 @@ public struct Daemon: Sendable {
         self.logger = logger
     }
 
-    /// Runs the daemon until it is told to stop; throws when it cannot start (another
-    /// daemon holds the database, the database is unusable).
+    /// Runs the daemon until SIGTERM or SIGINT and the drain that follows; throws when it cannot
+    /// start (another daemon holds the database, the database is unusable). The signals are
+    /// handled from the first moment: one that comes during start-up lets recovery finish (it
+    /// stops what a dead daemon's jobs left running) and then ends the daemon before it takes work.
     public func run() async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: DaemonService(daemon: self))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    /// Start-up, then work until graceful shutdown: the lock, the store, recovery, then the
+    /// dispatcher (with the systemd watchdog beside it until the drain has ended).
+    fileprivate func serve() async throws {
+        // Logged once SIGTERM and SIGINT are handled (the service group does that first).
+        logger.info(
+            "starting",
+            metadata: [
+                "version": "\(JobqVersion.current)", "db.path": "\(configuration.databasePath)",
+                "concurrency.default": "\(configuration.defaultConcurrency)",
+                "capacity.default": "\(configuration.defaultCapacity)",
+                "idle.timeout": "\(DurationText.format(configuration.defaultIdleTimeout))",
+                "drain.timeout": "\(DurationText.format(configuration.drainTimeout))",
+                "kill.grace": "\(DurationText.format(configuration.killGrace))",
+                "durability": "\(configuration.durability)",
+            ])
         let notifier = SystemdNotifier(environment: environment)
         let lock = try await acquireLock()
         defer { withExtendedLifetime(lock) {} }
         let store = try await JobStore(path: configuration.databasePath, durability: configuration.durability)
         try await recover(store)
+        if Task.isShuttingDownGracefully {
+            notifier.notify("STOPPING=1")
+            logger.info("stopping before taking work: asked to during start-up")
+            return
+        }
 
         let supervisor = try ProcessSupervisor(logger: logger)
         do {
@@ -58,18 +88,14 @@ public struct Daemon: Sendable {
         let dispatcher = Dispatcher(
             store: store, runner: runner, configuration: configuration, doorbell: doorbell, notifier: notifier,
             logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let interval = notifier.watchdogInterval {
-            // First in the list, so it is shut down last and keeps the manager informed during the drain.
-            services.append(.init(service: Watchdog(notifier: notifier, interval: interval, store: store)))
+        try await withThrowingTaskGroup { group in
+            if let interval = notifier.watchdogInterval {
+                let watchdog = Watchdog(notifier: notifier, interval: interval, store: store)
+                group.addTask { await watchdog.run() }
+            }
+            try await dispatcher.run()
+            group.cancelAll()
         }
-        services.append(.init(service: dispatcher))
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
     }
 
     /// Takes the single-daemon lock. A daemon killed while it was spawning a job leaves the lock
@@ -150,21 +176,29 @@ public struct Daemon: Sendable {
     }
 }
 
+/// The one service of `jobqd`'s service group, which turns SIGTERM and SIGINT into graceful shutdown.
+private struct DaemonService: Service, CustomStringConvertible {
+    let daemon: Daemon
+
+    var description: String { "jobqd" }
+
+    func run() async throws {
+        try await daemon.serve()
+    }
+}
+
 /// Sends `WATCHDOG=1` every half watchdog interval while the store still answers, so a
-/// wedged daemon is restarted by systemd.
-struct Watchdog: Service, CustomStringConvertible {
+/// wedged daemon is restarted by systemd. Runs until cancelled, which happens once the
+/// dispatcher has drained, so the manager hears from us during the drain too.
+struct Watchdog {
     let notifier: SystemdNotifier
     let interval: Duration
     let store: JobStore
 
-    var description: String { "Watchdog" }
-
-    func run() async throws {
-        // Graceful shutdown reaches this service only after the dispatcher has drained
-        // (services stop in reverse order), so the manager hears from us during the drain.
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+    func run() async {
+        while !Task.isCancelled {
             if (try? await store.dataVersion()) != nil { notifier.notify("WATCHDOG=1") }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            try? await Task.sleep(for: interval)
         }
     }
 }

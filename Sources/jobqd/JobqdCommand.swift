@@ -19,7 +19,8 @@ struct JobqdCommand: AsyncParsableCommand {
             within --drain-timeout, and puts the rest back to pending. One daemon per database.
 
             Example: jobqd --db /tmp/demo.db --concurrency 4 --log-level debug
-            """)
+            """,
+        version: JobqVersion.current)
 
     @Option(
         help:

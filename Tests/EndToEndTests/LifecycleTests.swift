@@ -106,6 +106,30 @@ struct LifecycleTests {
         }
     }
 
+    @Test("SIGTERM during start-up: recovery still stops the leftover group, then jobqd exits 0 without taking work")
+    func sigtermDuringStartUp() async throws {
+        try await withScenario { scenario in
+            let crashed = try await scenario.startDaemon()
+            // The job ignores SIGTERM, so recovery takes the whole kill grace to stop it.
+            let id = try await scenario.addShell(#"trap '' TERM; echo $$ > leader.pid; sleep 30"#)
+            _ = try await scenario.waitUntilRunning(id)
+            let leader = try await scenario.waitForPID(in: "leader.pid")
+            try await crashed.kill()
+
+            let restarted = try await scenario.startDaemon(["--kill-grace": "2s"], waitUntilReady: false)
+            try await scenario.waitFor("the restarted daemon to log its start") { restarted.log.contains("starting") }
+            let result = try await restarted.terminate()
+            #expect(result.exitStatus == 0, "\(result)")
+            #expect(!isAlive(leader))
+            #expect(!restarted.isReady)
+            #expect(restarted.notifications.hasReceived("STOPPING=1"))
+            #expect(restarted.log.contains("stopping before taking work"), "\(restarted.log)")
+            let job = try await scenario.job(id)
+            #expect(job.state == .pending)
+            #expect(job.attempts == 1)
+        }
+    }
+
     @Test("a crash between starting a job and recording its process: recovery finds the process by its JOBQ_ marks")
     func crashBeforeTheProcessWasRecorded() async throws {
         try await withScenario { scenario in
@@ -290,7 +314,7 @@ struct LifecycleTests {
         }
     }
 
-    @Test("jobqd on a file that is not SQLite exits non-zero with one line naming it and leaves it unchanged")
+    @Test("jobqd on a file that is not SQLite exits non-zero with one error line naming it and leaves it unchanged")
     func unusableDatabase() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/not-a-database.db"
@@ -300,9 +324,11 @@ struct LifecycleTests {
             let result = try await runProcess(
                 try Binaries.path(of: "jobqd"), ["--db", path, "--log-level", "info"], timeout: .seconds(30))
             #expect(result.exitStatus != 0 && result.exitStatus != nil, "\(result)")
+            // The start-up line, then the reason.
             let lines = result.stderrText.split(separator: "\n")
-            #expect(lines.count == 1, "\(result.stderrText)")
-            #expect(result.stderrText.contains(path), "\(result.stderrText)")
+            #expect(lines.count == 2, "\(result.stderrText)")
+            #expect(lines.first?.contains("info jobqd: starting") == true, "\(result.stderrText)")
+            #expect(lines.last?.contains("critical") == true && lines.last?.contains(path) == true, "\(lines)")
             let after = try #require(FileManager.default.contents(atPath: path))
             #expect(Array(after) == contents)
             #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
