@@ -556,18 +556,19 @@ public actor JobStore {
             try statement.bind(queue, at: 1)
             try statement.bind(now.milliseconds, at: 2)
             try statement.bind(limit, at: 3)
-            var claimed: [(priority: Int, job: ClaimedJob)] = []
+            var claimed: [ClaimedJob] = []
             var undecodable: [(JobID, String)] = []
             while try statement.step() {
                 let id = statement.int64(at: 0)
                 do {
                     let job = ClaimedJob(
-                        id: id, queue: queue, command: try decodeCommand(statement, argv: 2, shell: 3, id: id),
+                        id: id, queue: queue, priority: statement.int(at: 1),
+                        command: try decodeCommand(statement, argv: 2, shell: 3, id: id),
                         workingDirectory: statement.string(at: 4) ?? "",
                         environment: try decodeEnvironment(statement, at: 5, id: id),
                         timeout: statement.optionalInt64(at: 6).map { .milliseconds($0) },
                         attempt: statement.int(at: 7) + 1)
-                    claimed.append((statement.int(at: 1), job))
+                    claimed.append(job)
                 } catch {
                     undecodable.append((id, "\(error)"))
                 }
@@ -583,8 +584,8 @@ public actor JobStore {
                 try cascadeCancel(from: id, because: "failed", now: now)
             }
             // RETURNING gives rows in no particular order.
-            claimed.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.job.id < $1.job.id }
-            return claimed.map(\.job)
+            claimed.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
+            return claimed
         }
     }
 
@@ -714,6 +715,32 @@ public actor JobStore {
             return statement.optionalInt64(at: 0).map(Timestamp.init(milliseconds:))
         }
     }
+
+    /// The highest priority among the jobs of `queue` that `claim` would take now (due, delayed
+    /// ones included), or `nil` if there is none: whether a job has come that outranks those a
+    /// daemon holds in memory.
+    public func highestClaimablePriority(queue: String, now: Timestamp) throws(StoreError) -> Int? {
+        try read {
+            let statement = try connection.prepare(Self.highestClaimablePrioritySQL)
+            try statement.bind(queue, at: 1)
+            try statement.bind(now.milliseconds, at: 2)
+            try statement.step()
+            return statement.optionalInt64(at: 0).map { Int($0) }
+        }
+    }
+
+    static let highestClaimablePrioritySQL = """
+        SELECT max(priority) FROM (
+            SELECT * FROM (
+                SELECT priority FROM jobs INDEXED BY jobs_ready
+                WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
+                  AND run_at <= ?2
+                ORDER BY priority DESC, id LIMIT 1)
+            UNION ALL
+            SELECT max(priority) FROM jobs INDEXED BY jobs_delayed
+            WHERE queue = ?1 AND state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
+              AND run_at <= ?2)
+        """
 
     static let nextDueSQL = """
         SELECT min(run_at) FROM (

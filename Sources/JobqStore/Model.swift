@@ -125,6 +125,8 @@ public struct ClaimedJob: Sendable, Hashable {
     public var id: JobID
     /// Its queue.
     public var queue: String
+    /// Its priority: higher runs first.
+    public var priority: Int
     /// What to run.
     public var command: JobCommand
     /// The absolute directory to run it in.

@@ -154,6 +154,35 @@ import Testing
         }
     }
 
+    @Test func aHigherPriorityJobOvertakesThoseAlreadyInMemory() async throws {
+        let gate = Gate()
+        let order = Mutex<[JobID]>([])
+        try await DispatcherHarness.run(concurrency: 1, capacity: 4) { job in
+            let first = order.withLock { order in
+                order.append(job.id)
+                return order.count == 1
+            }
+            if first { await gate.wait() }
+        } _: { harness in
+            defer { gate.open() }
+            let low = try await harness.enqueue(6)
+            // The first job runs (held at the gate) and the next three wait in memory.
+            try await waitUntil("one running, three in memory", timeout: .seconds(20)) {
+                let running = try await harness.count(.running)
+                let inMemory = try await harness.claimedUnstarted()
+                return running == 1 && inMemory == 3
+            }
+            let high = try await harness.enqueue(1, priority: 5)
+            // Those three go back, and the next claim takes them again behind it.
+            try await waitUntil("the high-priority job taken into memory", timeout: .seconds(20)) {
+                try await harness.job(high[0]).claimed
+            }
+            gate.open()
+            try await harness.join()
+            #expect(order.withLock { $0 } == [low[0]] + high + low.dropFirst())
+        }
+    }
+
     @Test func aThrowingHandlerFailsTheAttemptAndIsRetried() async throws {
         struct Flaky: Error, CustomStringConvertible {
             var description: String { "flaky on purpose" }

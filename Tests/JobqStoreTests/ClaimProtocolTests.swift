@@ -72,6 +72,24 @@ import Testing
         #expect(try await store.nextDueTime(queue: "default") == nil)
     }
 
+    @Test func highestClaimablePriorityCountsWhatAClaimWouldTakeNow() async throws {
+        let store = try await makeStore()
+        #expect(try await store.highestClaimablePriority(queue: "default", now: t0) == nil)
+        let running = try await store.enqueue([request(priority: 1)], now: t0)[0]
+        #expect(try await store.highestClaimablePriority(queue: "default", now: t0) == 1)
+        _ = try await store.claim(queue: "default", limit: 1, now: t0)
+        // Claimed jobs, jobs of other queues, blocked and not yet due ones do not count.
+        #expect(try await store.highestClaimablePriority(queue: "default", now: t0) == nil)
+        _ = try await store.enqueue(
+            [
+                request(queue: "other", priority: 9), request(priority: 8, after: [running.id]),
+                request(priority: 7, notBefore: t0 + 1000), request(priority: 2),
+            ], now: t0)
+        #expect(try await store.highestClaimablePriority(queue: "default", now: t0) == 2)
+        // A delayed job counts once due, before any claim moves it to the ready ones.
+        #expect(try await store.highestClaimablePriority(queue: "default", now: t0 + 1000) == 7)
+    }
+
     @Test func releaseMakesClaimedJobsClaimableAgain() async throws {
         let store = try await makeStore()
         let jobs = try await store.enqueue([request(), request()], now: t0)

@@ -107,6 +107,9 @@ final class QueueWorker: Sendable {
 
     private func produce() async {
         var failures = 0
+        // The priority of the last job put into the buffer, the lowest there: each claim comes in
+        // priority order, and a claim never follows lower-priority jobs (see `isOutranked`).
+        var lowestBuffered: Int?
         while true {
             let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
             if stopping {
@@ -116,6 +119,14 @@ final class QueueWorker: Sendable {
             if paused {
                 await releaseBuffered()
                 await producerWake.wait()
+                continue
+            }
+            if let lowest = lowestBuffered, await isOutranked(lowest) {
+                // A higher-priority job came after these were taken into memory: they go back,
+                // and the next claim takes them again behind it.
+                logger.debug("a job outranks those in memory; releasing them", metadata: ["jobs": "\(buffer.count)"])
+                await releaseBuffered()
+                lowestBuffered = nil
                 continue
             }
             let room = buffer.capacity - buffer.count
@@ -145,6 +156,7 @@ final class QueueWorker: Sendable {
             var handedOver = 0
             while handedOver < claimed.count, (try? buffer.tryPut(claimed[handedOver])) != nil {
                 if handedOver == 0 { poolWake.signal() }
+                lowestBuffered = claimed[handedOver].priority
                 handedOver += 1
             }
             if handedOver < claimed.count {
@@ -163,6 +175,16 @@ final class QueueWorker: Sendable {
                 }
             }
         }
+    }
+
+    /// Whether a job that could be claimed now has a higher priority than `lowest`, the lowest
+    /// in the buffer. False when the buffer is empty (nothing to overtake) or the store cannot
+    /// say (the claim that follows will report the fault).
+    private func isOutranked(_ lowest: Int) async -> Bool {
+        guard buffer.count > 0,
+            let highest = try? await store.highestClaimablePriority(queue: name, now: clock.timestamp())
+        else { return false }
+        return highest > lowest
     }
 
     // MARK: Consumers
