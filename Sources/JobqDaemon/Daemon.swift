@@ -63,9 +63,11 @@ public struct Daemon: Sendable {
         }
 
         let supervisor = try ProcessSupervisor(logger: logger)
+        var subreaper = true
         do {
             try supervisor.becomeSubreaper()
         } catch {
+            subreaper = false
             logger.warning(
                 "cannot become a child subreaper; processes a job leaves after its parent exits escape the group stop",
                 metadata: ["error": "\(error)"])
@@ -93,8 +95,34 @@ public struct Daemon: Sendable {
                 let watchdog = Watchdog(notifier: notifier, interval: interval, store: store)
                 group.addTask { await watchdog.run() }
             }
+            if subreaper {
+                group.addTask {
+                    while !Task.isCancelled {
+                        await stopEscapedProcesses(runner)
+                        try? await Task.sleep(for: Self.escapedProcessSweepInterval)
+                    }
+                }
+            }
             try await dispatcher.run()
             group.cancelAll()
+        }
+        // Every run has ended: nothing they left may outlive the daemon.
+        if subreaper { await stopEscapedProcesses(runner) }
+    }
+
+    /// How often processes that ended runs left outside their groups are looked for.
+    static let escapedProcessSweepInterval = Duration.seconds(1)
+
+    /// Stops and logs what ended runs left outside their process groups (see
+    /// `ProcessRunner.stopEscapedProcesses`).
+    private func stopEscapedProcesses(_ runner: ProcessRunner) async {
+        for escaped in await runner.stopEscapedProcesses() {
+            logger.info(
+                "stopped what an ended job left running outside its process group",
+                metadata: [
+                    "job.id": "\(escaped.run.id)", "job.attempt": "\(escaped.run.attempt)",
+                    "process.group": "\(escaped.processGroup)", "result": "\(escaped.result)",
+                ])
         }
     }
 

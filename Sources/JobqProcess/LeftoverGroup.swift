@@ -89,3 +89,44 @@ extension ProcessSupervisor {
         return groups.sorted().map { ($0, ProcessStat.startTime(of: $0) ?? 0) }
     }
 }
+
+/// A live process this (subreaper) process adopted from outside its own session: something a job's
+/// processes started in a session of its own (`setsid`, a daemon's double fork) and left behind when its
+/// parent exited. Such a process escapes the stop of its job's process group.
+public struct AdoptedProcess: Sendable {
+    public var pid: Int32
+    public var processGroup: Int32
+    /// Its environment, as far as it could be read: the `JOBQ_*` marks say which run it came from.
+    public var environment: [String: String]
+}
+
+extension ProcessSupervisor {
+    /// The live processes adopted from outside this process's session, other than the children its
+    /// supervisors spawned (which also live in sessions of their own). Only a subreaper adopts.
+    public static func adoptedProcesses() -> [AdoptedProcess] {
+        let me = getpid()
+        let ourSession = getsid(0)
+        let candidates = (ProcessStat.allPIDs() ?? []).compactMap { pid -> ProcessStat? in
+            guard let stat = ProcessStat.read(pid: pid), stat.parentPID == me, stat.session != ourSession,
+                stat.state != "Z", stat.state != "X"
+            else { return nil }
+            return stat
+        }
+        guard !candidates.isEmpty else { return [] }
+        let adopted = trackedChildren.withLock { tracked in candidates.filter { !tracked.contains($0.pid) } }
+        return adopted.map { stat in
+            AdoptedProcess(pid: stat.pid, processGroup: stat.processGroup, environment: environment(of: stat.pid))
+        }
+    }
+
+    /// The environment `pid` was started with (`/proc/PID/environ`); empty when it cannot be read.
+    static func environment(of pid: Int32) -> [String: String] {
+        var environment: [String: String] = [:]
+        for entry in readSmallFile("/proc/\(pid)/environ")?.split(separator: 0) ?? [] {
+            guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            environment[String(decoding: entry[..<equals], as: UTF8.self)] = String(
+                decoding: entry[(equals + 1)...], as: UTF8.self)
+        }
+        return environment
+    }
+}

@@ -62,6 +62,42 @@ struct StoppingJobsTests {
         }
     }
 
+    @Test("a process that left its job's group (setsid) is stopped once that job has ended, not before")
+    func escapedProcesses() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon()
+            // Each job starts `sleep` in a session of its own from a subshell that exits at once,
+            // so jobqd (a subreaper) adopts it while the job itself goes on.
+            func escapingJob(_ name: String, then rest: String) -> String {
+                "(setsid sh -c 'echo $$ > \(name).tmp; mv \(name).tmp \(name).pid; exec sleep 30' &); "
+                    + "while [ ! -e \(name).pid ]; do sleep 0.01; done; \(rest)"
+            }
+            func waitUntilAdopted(_ name: String) async throws -> pid_t {
+                let pid = try await scenario.waitForPID(in: "\(name).pid")
+                try await scenario.waitFor("jobqd to adopt \(name)") {
+                    ProcessEntry(pid: pid)?.parent == daemon.process.pid
+                }
+                return pid
+            }
+            let running = try await scenario.addShell(
+                escapingJob("first", then: "while [ ! -e release ]; do sleep 0.01; done"))
+            let first = try await waitUntilAdopted("first")
+            let ended = try await scenario.addShell(escapingJob("second", then: "true"))
+            let second = try await waitUntilAdopted("second")
+            #expect(try await scenario.waitUntilFinished(ended).state == .succeeded)
+            try await scenario.waitFor("jobqd to stop the ended job's escaped process") {
+                daemon.log.contains("outside its process group job.attempt=1 job.id=\(ended) ")
+            }
+            #expect(!isAlive(second))
+            // The sweep that stopped it saw the first one too, and left it: its job still runs.
+            #expect(isAlive(first))
+
+            try Data().write(to: URL(fileURLWithPath: scenario.path("release")))
+            #expect(try await scenario.waitUntilFinished(running).state == .succeeded)
+            try await scenario.waitFor("the first job's escaped process to be stopped") { !isAlive(first) }
+        }
+    }
+
     @Test("cancelling a pending job takes effect before jobq cancel returns; it never runs")
     func cancelPending() async throws {
         try await withScenario { scenario in

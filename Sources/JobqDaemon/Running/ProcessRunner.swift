@@ -1,6 +1,7 @@
 import JobqCore
 import JobqProcess
 import JobqStore
+import Synchronization
 
 /// Runs jobs as child processes of the daemon, as SPEC §3 says: argv or `/bin/sh -c`, in
 /// the job's directory, with the daemon's environment plus the job's plus `JOBQ_DB`,
@@ -14,6 +15,8 @@ public struct ProcessRunner: JobRunner {
     private let databasePath: String
     private let killGrace: Duration
     private let outputTailLimit: Int
+    /// The runs in progress: what escaped their process groups is left alone until they end.
+    private let inProgress = RunsInProgress()
 
     /// - Parameters:
     ///   - supervisor: spawns and reaps the processes.
@@ -34,6 +37,9 @@ public struct ProcessRunner: JobRunner {
     }
 
     public func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport {
+        let run = RunIdentity(id: job.id, attempt: job.attempt)
+        inProgress.insert(run)
+        defer { inProgress.remove(run) }
         var environment = baseEnvironment.merging(job.environment) { $1 }
         environment["JOBQ_DB"] = databasePath
         environment["JOBQ_JOB_ID"] = String(job.id)
@@ -86,4 +92,55 @@ public struct ProcessRunner: JobRunner {
         }
         return RunReport(outcome: outcome, stdout: output.stdout, stderr: output.stderr)
     }
+
+    /// Stops what ended runs left behind outside their process groups: live processes this daemon
+    /// adopted as a subreaper (their parent exited) whose `JOBQ_*` marks name this database and a
+    /// run that is no longer in progress. Each such process's group gets SIGTERM, then SIGKILL
+    /// after the kill grace; processes without the marks are left alone.
+    /// - Returns: the groups stopped, with the run each came from and how it went.
+    public func stopEscapedProcesses() async -> [EscapedGroup] {
+        var groups: [Int32: RunIdentity] = [:]
+        for process in ProcessSupervisor.adoptedProcesses() {
+            let marks = process.environment
+            guard marks["JOBQ_DB"] == databasePath, let id = marks["JOBQ_JOB_ID"].flatMap({ JobID($0) }),
+                let attempt = marks["JOBQ_ATTEMPT"].flatMap({ Int($0) }), process.processGroup > 1
+            else { continue }
+            let run = RunIdentity(id: id, attempt: attempt)
+            if !inProgress.contains(run) { groups[process.processGroup] = run }
+        }
+        let grace = killGrace
+        return await withTaskGroup(of: EscapedGroup.self) { stopping in
+            for (processGroup, run) in groups {
+                stopping.addTask {
+                    let result = await ProcessSupervisor.stopLeftoverGroup(
+                        processGroup: processGroup, leaderStartTime: ProcessStat.startTime(of: processGroup) ?? 0,
+                        grace: grace)
+                    return EscapedGroup(run: run, processGroup: processGroup, result: result)
+                }
+            }
+            return await stopping.reduce(into: []) { $0.append($1) }
+        }
+    }
+}
+
+/// One run of a job: the job and the attempt.
+public struct RunIdentity: Sendable, Hashable {
+    public var id: JobID
+    public var attempt: Int
+}
+
+/// A process group that an ended run left outside its own, and how stopping it went.
+public struct EscapedGroup: Sendable {
+    public var run: RunIdentity
+    public var processGroup: Int32
+    public var result: LeftoverResult
+}
+
+/// The runs a `ProcessRunner` (and its copies) has in progress.
+private final class RunsInProgress: Sendable {
+    private let runs = Mutex(Set<RunIdentity>())
+
+    func insert(_ run: RunIdentity) { runs.withLock { _ = $0.insert(run) } }
+    func remove(_ run: RunIdentity) { runs.withLock { _ = $0.remove(run) } }
+    func contains(_ run: RunIdentity) -> Bool { runs.withLock { $0.contains(run) } }
 }
