@@ -1171,7 +1171,7 @@ public actor JobStore {
 
     static func failureText(exitCode: Int?, signal: Int?) -> String {
         if let signal { return "killed by signal \(signal)" }
-        if let exitCode { return "exited with status \(exitCode)" }
+        if let exitCode { return "exit status \(exitCode)" }
         return "failed"
     }
 

@@ -28,19 +28,25 @@ struct JobqdCommand: AsyncParsableCommand {
     )
     var db: String?
 
-    @Option(help: "Jobs run at once per queue, for queues without their own setting (default: the number of CPUs).")
+    @Option(
+        parsing: .unconditional,
+        help: "Jobs run at once per queue, for queues without their own setting (default: the number of CPUs).")
     var concurrency: Int?
 
-    @Option(help: "Jobs buffered in memory per queue, for queues without their own setting.")
+    @Option(parsing: .unconditional, help: "Jobs buffered in memory per queue, for queues without their own setting.")
     var capacity: Int = 64
 
-    @Option(help: "How long an idle consumer waits for work before it ends, for queues without their own setting.")
+    @Option(
+        parsing: .unconditional,
+        help: "How long an idle consumer waits for work before it ends, for queues without their own setting.")
     var idleTimeout: DurationOption = DurationOption(.seconds(10))
 
-    @Option(help: "On SIGTERM, how long running jobs may go on before they are stopped and put back.")
+    @Option(
+        parsing: .unconditional,
+        help: "On SIGTERM, how long running jobs may go on before they are stopped and put back.")
     var drainTimeout: DurationOption = DurationOption(.seconds(30))
 
-    @Option(help: "Between SIGTERM and SIGKILL when a job's process group is stopped.")
+    @Option(parsing: .unconditional, help: "Between SIGTERM and SIGKILL when a job's process group is stopped.")
     var killGrace: DurationOption = DurationOption(.seconds(5))
 
     @Option(

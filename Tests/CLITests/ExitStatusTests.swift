@@ -48,6 +48,7 @@ struct ExitStatusTests {
         ["resume", ""],
         ["queue", "set", "q"],
         ["queue", "set", "q", "--concurrency", "0"],
+        ["queue", "set", "q", "--concurrency", "-1"],
         ["queue", "set", "q", "--capacity", "lots"],
         ["queue", "set", "q", "--idle-timeout", "forever"],
         ["purge", "--state", "pending"],

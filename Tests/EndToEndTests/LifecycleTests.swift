@@ -293,6 +293,7 @@ struct LifecycleTests {
         ["--db", ""],
         ["--concurrency", "0"],
         ["--concurrency=-2"],
+        ["--concurrency", "-1"],
         ["--capacity", "many"],
         ["--drain-timeout", "soon"],
         ["--kill-grace", "-1s"],

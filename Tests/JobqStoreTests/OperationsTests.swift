@@ -135,7 +135,7 @@ import Testing
         let failed = try #require(try await store.job(jobs[0].id))
         #expect(
             failed.failures == 2 && failed.attempts == 2 && failed.exitCode == 3
-                && failed.error == "exited with status 3")
+                && failed.error == "exit status 3")
 
         await #expect(throws: StoreError.jobNotFound(555)) { try await store.retry([555], now: t0) }
         let result = try await store.retry([jobs[0].id, jobs[1].id], now: t0 + 100)

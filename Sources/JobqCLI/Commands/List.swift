@@ -23,7 +23,7 @@ struct List: ParsableCommand {
     @Option(name: [.customShort("s"), .long], help: "Only jobs in this state.")
     var state: StateArgument?
 
-    @Option(name: [.customShort("n"), .long], help: "At most this many jobs; 0 for all.")
+    @Option(name: [.customShort("n"), .long], parsing: .unconditional, help: "At most this many jobs; 0 for all.")
     var limit: Int = 50
 
     @Flag(help: "Print a JSON array of job objects (the same objects as show --json).")

@@ -32,13 +32,18 @@ struct QueueSet: ParsableCommand {
     @Argument(help: ArgumentHelp("The queue.", valueName: "queue"))
     var queue: String
 
-    @Option(help: ArgumentHelp("How many of its jobs run at once (or \"default\").", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("How many of its jobs run at once (or \"default\").", valueName: "n"))
     var concurrency: Setting<PositiveInt>?
 
-    @Option(help: ArgumentHelp("How many due jobs jobqd holds in memory for it (or \"default\").", valueName: "n"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("How many due jobs jobqd holds in memory for it (or \"default\").", valueName: "n"))
     var capacity: Setting<PositiveInt>?
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "How long an idle worker waits before it ends (or \"default\"). \(durationHelpSuffix)",
             valueName: "duration"))
