@@ -58,17 +58,27 @@ final class QueueWorker: Sendable {
         self.logger = logger
         self.live = Mutex((settings.idleTimeout, settings.paused, false))
         pool.limit = settings.concurrency
+        if settings.paused { self.logger.info("queue paused") }
     }
 
     /// Applies new settings live (capacity changes replace the worker instead).
     func update(_ settings: Settings) {
+        let concurrency = pool.limit
         pool.limit = settings.concurrency
-        let wasPaused = live.withLock { live -> Bool in
+        let (wasPaused, idleTimeout) = live.withLock { live in
             defer {
                 live.idleTimeout = settings.idleTimeout
                 live.paused = settings.paused
             }
-            return live.paused
+            return (live.paused, live.idleTimeout)
+        }
+        if settings.concurrency != concurrency || settings.idleTimeout != idleTimeout {
+            logger.info(
+                "queue settings changed",
+                metadata: [
+                    "queue.concurrency": "\(settings.concurrency)",
+                    "queue.idle.timeout": "\(DurationText.format(settings.idleTimeout))",
+                ])
         }
         if settings.paused != wasPaused {
             logger.info(settings.paused ? "queue paused" : "queue resumed")
