@@ -58,7 +58,7 @@ extension ProcessSupervisor {
         guard let pids = ProcessStat.allPIDs() else { return true }
         return pids.contains { pid in
             guard let stat = ProcessStat.read(pid: pid) else { return false }
-            return stat.processGroup == group && stat.state != "Z" && stat.state != "X"
+            return stat.processGroup == group && stat.isLive
         }
     }
 }
@@ -81,7 +81,7 @@ extension ProcessSupervisor {
             guard pid != getpid(),
                 let environment = readSmallFile("/proc/\(pid)/environ")?.split(separator: 0),
                 wanted.allSatisfy({ entry in environment.contains { $0.elementsEqual(entry) } }),
-                let stat = ProcessStat.read(pid: pid), stat.state != "Z", stat.processGroup > 1,
+                let stat = ProcessStat.read(pid: pid), stat.isLive, stat.processGroup > 1,
                 stat.processGroup != getpgrp()
             else { continue }
             groups.insert(stat.processGroup)
@@ -108,7 +108,7 @@ extension ProcessSupervisor {
         let ourSession = getsid(0)
         let candidates = (ProcessStat.allPIDs() ?? []).compactMap { pid -> ProcessStat? in
             guard let stat = ProcessStat.read(pid: pid), stat.parentPID == me, stat.session != ourSession,
-                stat.state != "Z", stat.state != "X"
+                stat.isLive
             else { return nil }
             return stat
         }

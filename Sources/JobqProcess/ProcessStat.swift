@@ -17,6 +17,9 @@ public struct ProcessStat: Sendable, Hashable {
     /// (pid, startTime) names one process even after the pid number is reused.
     public var startTime: UInt64
 
+    /// Not exited yet: a zombie (`Z`) or dead (`X`) process has, and only waits to be reaped.
+    public var isLive: Bool { state != "Z" && state != "X" }
+
     /// Reads `/proc/<pid>/stat`; `nil` when there is no such process (or `/proc` cannot be read).
     public static func read(pid: Int32) -> ProcessStat? {
         guard let bytes = readSmallFile("/proc/\(pid)/stat") else { return nil }
@@ -25,7 +28,7 @@ public struct ProcessStat: Sendable, Hashable {
 
     /// The pids of the processes that exist now (the numeric entries of `/proc`); `nil` when `/proc`
     /// cannot be read.
-    static func allPIDs() -> [Int32]? {
+    public static func allPIDs() -> [Int32]? {
         guard let directory = opendir("/proc") else { return nil }
         defer { closedir(directory) }
         var pids: [Int32] = []

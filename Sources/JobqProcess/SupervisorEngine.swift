@@ -433,7 +433,7 @@ final class SupervisorLoop {
         let ourSession = getsid(0)
         let candidates = (ProcessStat.allPIDs() ?? []).filter { pid in
             guard let stat = ProcessStat.read(pid: pid) else { return false }
-            return stat.parentPID == me && stat.state == "Z" && stat.session != ourSession
+            return stat.parentPID == me && !stat.isLive && stat.session != ourSession
         }
         guard !candidates.isEmpty else { return true }
         // A candidate is a zombie, so its pid cannot be reused before somebody reaps it; holding the lock

@@ -1,5 +1,6 @@
 import Foundation
 import JobqCore
+import JobqProcess
 import JobqStore
 import JobqTestSupport
 import Testing
@@ -75,7 +76,7 @@ struct StoppingJobsTests {
             func waitUntilAdopted(_ name: String) async throws -> pid_t {
                 let pid = try await scenario.waitForPID(in: "\(name).pid")
                 try await scenario.waitFor("jobqd to adopt \(name)") {
-                    ProcessEntry(pid: pid)?.parent == daemon.process.pid
+                    ProcessStat.read(pid: pid)?.parentPID == daemon.process.pid
                 }
                 return pid
             }

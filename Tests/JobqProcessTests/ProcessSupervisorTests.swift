@@ -284,7 +284,7 @@ struct ProcessSupervisorTests {
         #expect(
             pids.allSatisfy { pid in
                 guard let stat = ProcessStat.read(pid: pid) else { return true }
-                return !(stat.parentPID == me && stat.state == "Z")
+                return !(stat.parentPID == me && !stat.isLive)
             })
         // Dropping the supervisor ends its thread and closes its descriptors.
         supervisor = nil

@@ -47,7 +47,7 @@ enum TestSupport {
     /// Whether a process with this pid exists and is not a zombie.
     static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = ProcessStat.read(pid: pid) else { return false }
-        return stat.state != "Z"
+        return stat.isLive
     }
 
     /// The text of a file, or nil if it does not exist (yet).

@@ -246,53 +246,24 @@ func withScenario(_ body: (Scenario) async throws -> Void) async throws {
     }
 }
 
-/// One process as `/proc/PID/stat` describes it.
-struct ProcessEntry: Sendable, Hashable {
-    var pid: pid_t
-    /// The one-letter state: `R`, `S`, `D`, `Z` (zombie), ….
-    var state: Character
-    var parent: pid_t
-    var group: pid_t
-
-    /// Not yet exited (a zombie has exited and only waits to be reaped).
-    var isLive: Bool { state != "Z" && state != "X" }
-
-    /// Reads `/proc/PID/stat`; `nil` once the process is gone.
-    init?(pid: pid_t) {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // "PID (comm) S PPID PGRP ..."; comm may hold spaces and parentheses, hence the last ")".
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 3, let state = fields[0].first, let parent = pid_t(fields[1]),
-            let group = pid_t(fields[2])
-        else { return nil }
-        self.pid = pid
-        self.state = state
-        self.parent = parent
-        self.group = group
-    }
-
-    /// Every process visible in `/proc`.
-    static func all() -> [ProcessEntry] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return names.compactMap { pid_t($0).flatMap(ProcessEntry.init(pid:)) }
-    }
-}
-
 /// Whether process `pid` exists and has not exited (a zombie counts as exited).
 func isAlive(_ pid: pid_t) -> Bool {
-    ProcessEntry(pid: pid)?.isLive ?? false
+    ProcessStat.read(pid: pid)?.isLive ?? false
+}
+
+/// Every process visible in `/proc` now.
+func allProcesses() -> [ProcessStat] {
+    (ProcessStat.allPIDs() ?? []).compactMap(ProcessStat.read(pid:))
 }
 
 /// Whether no process of group `group` is still running. Zombies do not count: where pid 1
 /// does not reap orphans (some containers), the exited members of a crashed daemon's job
 /// stay zombies for good.
 func isGroupGone(_ group: pid_t) -> Bool {
-    !ProcessEntry.all().contains { $0.group == group && $0.isLive }
+    !allProcesses().contains { $0.processGroup == group && $0.isLive }
 }
 
 /// The zombies whose parent is `pid` (processes it has not reaped).
 func unreapedChildren(of pid: pid_t) -> [pid_t] {
-    ProcessEntry.all().filter { $0.parent == pid && !$0.isLive }.map(\.pid)
+    allProcesses().filter { $0.parentPID == pid && !$0.isLive }.map(\.pid)
 }
