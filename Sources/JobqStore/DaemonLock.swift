@@ -35,12 +35,13 @@ public final class DaemonLock: Sendable {
         let mode = mode ?? DatabaseFile.defaultMode(databasePath: databasePath)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode)
         guard descriptor >= 0 else {
-            throw .cannotOpen(path: path, reason: DatabaseFile.lastError())
+            throw .cannotOpen(
+                path: databasePath, reason: "cannot open its lock file \(path): " + DatabaseFile.lastError())
         }
         guard fchmod(descriptor, mode) == 0 else {
             let reason = DatabaseFile.lastError()
             close(descriptor)
-            throw .cannotOpen(path: path, reason: "cannot set its mode: " + reason)
+            throw .cannotOpen(path: databasePath, reason: "cannot set the mode of its lock file \(path): " + reason)
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let failure = errno
@@ -48,7 +49,7 @@ public final class DaemonLock: Sendable {
             let holder = readPid(descriptor)
             close(descriptor)
             if failure == EWOULDBLOCK { throw .daemonAlreadyRunning(path: databasePath, pid: holder) }
-            throw .cannotOpen(path: path, reason: "cannot lock it: " + reason)
+            throw .cannotOpen(path: databasePath, reason: "cannot lock its lock file \(path): " + reason)
         }
         let text = Array("\(getpid())\n".utf8)
         _ = ftruncate(descriptor, 0)
