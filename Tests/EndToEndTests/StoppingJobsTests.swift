@@ -84,7 +84,8 @@ struct StoppingJobsTests {
                 escapingJob("first", then: "while [ ! -e release ]; do sleep 0.01; done"))
             let first = try await waitUntilAdopted("first")
             let ended = try await scenario.addShell(escapingJob("second", then: "true"))
-            let second = try await waitUntilAdopted("second")
+            // Not waited for to be adopted: its job ends at once, and the stop may come first.
+            let second = try await scenario.waitForPID(in: "second.pid")
             #expect(try await scenario.waitUntilFinished(ended).state == .succeeded)
             try await scenario.waitFor("jobqd to stop the ended job's escaped process") {
                 daemon.log.contains("outside its process group job.attempt=1 job.id=\(ended) ")
