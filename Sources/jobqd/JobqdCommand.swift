@@ -24,7 +24,7 @@ struct JobqdCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "The database file (default: $JOBQ_DB, $STATE_DIRECTORY/jobq.db, /var/lib/jobq/jobq.db if it exists, else ~/.local/state/jobq/jobq.db)."
+            "The database file (default: $JOBQ_DB, $STATE_DIRECTORY/jobq.db, /var/lib/jobq/jobq.db if it exists, $XDG_STATE_HOME/jobq/jobq.db, else ~/.local/state/jobq/jobq.db)."
     )
     var db: String?
 
@@ -73,7 +73,7 @@ struct JobqdCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "jobqd")
         let configuration = DaemonConfiguration(
-            databasePath: absolute(DatabaseLocation.resolve(explicit: db, environment: environment)),
+            databasePath: absolute(DatabaseLocation.resolve(explicit: db, environment: environment, for: .daemon)),
             defaultConcurrency: concurrency ?? DaemonConfiguration.processorCount,
             defaultCapacity: capacity,
             defaultIdleTimeout: idleTimeout.duration,

@@ -43,16 +43,21 @@ import Testing
 
 @Suite struct DatabaseLocationTests {
     @Test func explicitFlagWins() {
-        let path = DatabaseLocation.resolve(explicit: "/tmp/x.db", environment: ["JOBQ_DB": "/y.db"]) { _ in true }
+        let environment = ["JOBQ_DB": "/y.db"]
+        let path = DatabaseLocation.resolve(explicit: "/tmp/x.db", environment: environment, for: .client) { _ in true }
         #expect(path == "/tmp/x.db")
     }
 
     @Test func environmentThenSystemThenXDG() {
-        func resolve(_ environment: [String: String], existing: String? = nil) -> String {
-            DatabaseLocation.resolve(explicit: nil, environment: environment) { $0 == existing }
+        typealias Role = DatabaseLocation.Role
+        func resolve(_ environment: [String: String], existing: String? = nil, for role: Role = .client) -> String {
+            DatabaseLocation.resolve(explicit: nil, environment: environment, for: role) { $0 == existing }
         }
         #expect(resolve(["JOBQ_DB": "/y.db"], existing: "/var/lib/jobq/jobq.db") == "/y.db")
-        #expect(resolve(["STATE_DIRECTORY": "/var/lib/jobq:/other"]) == "/var/lib/jobq/jobq.db")
+        // $STATE_DIRECTORY is jobqd's (systemd's StateDirectory=); another service's is not where jobq enqueues.
+        #expect(resolve(["STATE_DIRECTORY": "/var/lib/jobq:/other"], for: .daemon) == "/var/lib/jobq/jobq.db")
+        #expect(
+            resolve(["STATE_DIRECTORY": "/var/lib/app", "HOME": "/h"], for: .client) == "/h/.local/state/jobq/jobq.db")
         #expect(resolve([:], existing: "/var/lib/jobq/jobq.db") == "/var/lib/jobq/jobq.db")
         #expect(resolve(["XDG_STATE_HOME": "/s", "HOME": "/h"]) == "/s/jobq/jobq.db")
         #expect(resolve(["HOME": "/h"]) == "/h/.local/state/jobq/jobq.db")

@@ -30,7 +30,8 @@ struct Database {
     let path: String
 
     init(_ options: GlobalOptions, environment: [String: String]) {
-        path = DatabaseLocation.resolve(explicit: options.db ?? GlobalOptions.leadingDatabase, environment: environment)
+        path = DatabaseLocation.resolve(
+            explicit: options.db ?? GlobalOptions.leadingDatabase, environment: environment, for: .client)
     }
 
     /// Opens the database for a command that writes, creating the file and its missing
