@@ -114,6 +114,10 @@ public actor JobStore {
         guard found <= Schema.currentVersion else {
             throw StoreError.newerSchema(path: connection.path, found: found, supported: Schema.currentVersion)
         }
+        // Version 0 with tables is another program's database (a mistyped --db): not ours to convert.
+        if found == 0, try connection.scalar("SELECT count(*) FROM sqlite_schema") ?? 0 > 0 {
+            throw StoreError.foreignDatabase(path: connection.path)
+        }
         let mode = try connection.text("PRAGMA journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
             throw StoreError.cannotOpen(

@@ -6,6 +6,9 @@ import JobqSQLite
 public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The file exists but is not a SQLite database (it is left untouched).
     case notADatabase(path: String)
+    /// The file is a SQLite database of something else: tables, but no jobq schema (it is left
+    /// untouched).
+    case foreignDatabase(path: String)
     /// The database was written by a newer jobq (its `user_version` is higher than we know).
     case newerSchema(path: String, found: Int, supported: Int)
     /// The file or its directory cannot be opened or created.
@@ -34,6 +37,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .notADatabase(let path):
             "\(path) is not a jobq database (not a SQLite file); it was left untouched"
+        case .foreignDatabase(let path):
+            "\(path) is not a jobq database (a SQLite database of something else); it was left untouched"
         case .newerSchema(let path, let found, let supported):
             "\(path) has schema version \(found), newer than this jobq supports (\(supported)); upgrade jobq"
         case .cannotOpen(let path, let reason):

@@ -1,4 +1,5 @@
 import Foundation
+import JobqSQLite
 import JobqTestSupport
 import Testing
 
@@ -136,6 +137,22 @@ struct ExitStatusTests {
                 #expect(result.stderrText.split(separator: "\n").count == 1)
             }
             #expect(try Data(contentsOf: URL(fileURLWithPath: cli.database)) == Data(garbage))
+        }
+    }
+
+    @Test("another program's SQLite database is refused by every command and left untouched")
+    func foreignDatabase() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            try Connection(path: cli.database).execute("CREATE TABLE notes (text TEXT)")
+            let before = try Data(contentsOf: URL(fileURLWithPath: cli.database))
+            for arguments in [["add", "true"], ["status"], ["list"], ["pause", "q"], ["join"]] {
+                let result = try await cli.run(arguments)
+                #expect(result.exitStatus == 1, "\(arguments): \(result)")
+                #expect(
+                    result.stderrText == "jobq: \(cli.database) is not a jobq database (a SQLite database of "
+                        + "something else); it was left untouched\n")
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: cli.database)) == before)
         }
     }
 

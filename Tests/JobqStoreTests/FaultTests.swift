@@ -20,6 +20,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
+    @Test func anotherProgramsSQLiteDatabaseIsNamedAndLeftAlone() async throws {
+        let path = directory.databasePath
+        try Connection(path: path).execute("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')")
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let error = await #expect(throws: StoreError.foreignDatabase(path: path)) { try await JobStore(path: path) }
+        #expect(error?.description.contains("not a jobq database") == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
     @Test func aDirectoryThatCannotBeCreated() async throws {
         await #expect(throws: StoreError.self) { try await JobStore(path: "/proc/jobq-no-such/dir/jobq.db") }
         let file = directory.path + "/plain-file"
