@@ -1179,7 +1179,8 @@ public actor JobStore {
         return "failed"
     }
 
-    static func problem(withQueueName queue: String) -> String? {
+    /// What is wrong with `queue` as a queue name (empty, or with a control character), or `nil`.
+    public static func problem(withQueueName queue: String) -> String? {
         if queue.isEmpty { return "the queue name is empty" }
         if queue.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return "the queue name contains a control character"

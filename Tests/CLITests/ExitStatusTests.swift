@@ -47,6 +47,8 @@ struct ExitStatusTests {
         ["retry"],
         ["pause"],
         ["resume", ""],
+        ["pause", "a", "b\nc"],
+        ["queue", "set", "x\ty", "--capacity", "2"],
         ["queue", "set", "q"],
         ["queue", "set", "q", "--concurrency", "0"],
         ["queue", "set", "q", "--concurrency", "-1"],

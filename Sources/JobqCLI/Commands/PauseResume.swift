@@ -63,11 +63,15 @@ extension QueuePausingCommand {
     }
 }
 
-/// Checks on queue names given as arguments.
+/// Checks on queue names given as arguments, before anything is written.
 enum QueueName {
-    /// At least one name, none empty.
+    /// At least one name, each one the store accepts (not empty, no control characters).
     static func validate(_ names: [String]) throws {
         guard !names.isEmpty else { throw ValidationError("name at least one queue") }
-        guard !names.contains("") else { throw ValidationError("a queue name cannot be empty") }
+        for name in names {
+            if let problem = JobStore.problem(withQueueName: name) {
+                throw ValidationError("'\(name.displaySafe)': \(problem)")
+            }
+        }
     }
 }
