@@ -32,7 +32,15 @@ public enum JobqMain {
         }
         do {
             try command.run()
-            return ExitStatus.success
+            switch OutputStream.standardOutputFailure {
+            case nil:
+                return ExitStatus.success
+            case .closedPipe:
+                return ExitStatus.failure
+            case .error(let reason):
+                OutputStream.standardError.write("jobq: cannot write the output: \(reason)\n")
+                return ExitStatus.failure
+            }
         } catch let error as CLIError {
             OutputStream.standardError.write("jobq: \(error.description.displaySafe)\n")
             return error.exitStatus

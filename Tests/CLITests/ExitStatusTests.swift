@@ -158,6 +158,32 @@ struct ExitStatusTests {
         }
     }
 
+    @Test("output that cannot be written (a full disk) exits 1 saying so; a closed pipe ends quietly")
+    func unwritableOutput() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            func shell(_ script: String) async throws -> ProcessResult {
+                try await runProcess("/bin/sh", ["-c", script], environment: cli.environment(), timeout: .seconds(60))
+            }
+            let jobq = "'\(CLI.binary)'"
+            for command in ["add true", "list", "status --json"] {
+                let full = try await shell("\(jobq) \(command) >/dev/full")
+                #expect(full.exitStatus == 1, "\(command): \(full)")
+                #expect(full.stderrText == "jobq: cannot write the output: No space left on device\n", "\(command)")
+            }
+            // The job was enqueued all the same: only its id was lost.
+            #expect(try await cli.status()["default"]?["pending"] as? Int == 1)
+
+            // Far more than a pipe holds, to a reader that leaves after one byte; with SIGPIPE ignored
+            // (as some parents do) the write fails with EPIPE instead of killing jobq.
+            let lines = (0..<2000).map { #"{"cmd":["echo","\#($0)"]}"# }.joined(separator: "\n")
+            try await cli.succeed(["add", "--batch", "-"], stdin: Array(lines.utf8))
+            let script = "trap '' PIPE; \(jobq) list --limit 0 | head -c 1 >/dev/null; echo ${PIPESTATUS[0]}"
+            let piped = try await runProcess(
+                "/bin/bash", ["-c", script], environment: cli.environment(), timeout: .seconds(60))
+            #expect(piped.stdoutText == "1\n" && piped.stderrText.isEmpty, "\(piped)")
+        }
+    }
+
     @Test("a database path whose directory cannot exist is reported in one line")
     func unusableDirectory() async throws {
         try await withCLI { (cli: CLI) async throws in

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -12,8 +14,28 @@ struct OutputStream: Sendable {
 
     let descriptor: Int32
 
-    /// Writes all of `bytes`, retrying short writes and interrupted calls. Errors (a closed
-    /// pipe, a full disk) are ignored: there is nowhere left to report them.
+    /// The first error writing to standard output (an errno), or 0.
+    private static let standardOutputError = Atomic<Int32>(0)
+
+    /// How writing to standard output failed.
+    enum Failure {
+        /// The reader went away (`jobq list | head -1`): ends quietly, as the default SIGPIPE would.
+        case closedPipe
+        /// Anything else (a full disk): says why.
+        case error(String)
+    }
+
+    /// How writing to standard output failed, if it did: the command's result was lost, so
+    /// `jobq` must not exit 0.
+    static var standardOutputFailure: Failure? {
+        let error = standardOutputError.load(ordering: .relaxed)
+        guard error != 0 else { return nil }
+        return error == EPIPE ? .closedPipe : .error(String(cString: strerror(error)))
+    }
+
+    /// Writes all of `bytes`, retrying short writes and interrupted calls. An error on standard
+    /// output is kept for `standardOutputFailure`; one on standard error is ignored: there is
+    /// nowhere left to report it.
     func write(_ bytes: some Collection<UInt8>) {
         let contiguous = Array(bytes)
         contiguous.withUnsafeBytes { buffer in
@@ -22,6 +44,10 @@ struct OutputStream: Sendable {
                 let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
+                    if descriptor == STDOUT_FILENO {
+                        _ = Self.standardOutputError.compareExchange(
+                            expected: 0, desired: errno, ordering: .relaxed)
+                    }
                     return
                 }
                 offset += written
