@@ -6,6 +6,24 @@ import JobqCore
 /// failed (one line `jobq: <reason>` on stderr), 64 usage error (with the usage hint),
 /// 124 `join`/`wait` timed out.
 public enum JobqMain {
+    /// Runs `jobq` with the arguments the process was started with and returns the exit status.
+    /// An argument that is not valid UTF-8 is a usage error: jobq keeps commands and names as
+    /// text, and would otherwise pass on other bytes than it was given.
+    public static func runWithProcessArguments() -> Int32 {
+        var arguments: [String] = []
+        for index in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[index] else { break }
+            guard let argument = String(validatingCString: raw) else {
+                OutputStream.standardError.write(
+                    "jobq: argument \(index) is not valid UTF-8; jobq keeps commands as text and cannot pass "
+                        + "these bytes on unchanged\n")
+                return ExitStatus.usage
+            }
+            arguments.append(argument)
+        }
+        return run(arguments: arguments)
+    }
+
     /// Runs `jobq` with `arguments` (without the program name) and returns the exit status.
     public static func run(arguments: [String]) -> Int32 {
         // `jobq --db PATH <command> ...` is accepted as well as `jobq <command> --db PATH ...`.

@@ -17,6 +17,7 @@ public enum FileSystem {
     public static func currentDirectory() -> String? {
         guard let buffer = getcwd(nil, 0) else { return nil }
         defer { free(buffer) }
-        return String(cString: buffer)
+        // A path that is not UTF-8 could not be stored (or used) unchanged.
+        return String(validatingCString: buffer)
     }
 }

@@ -4,4 +4,4 @@ import JobqCLI
     import Glibc
 #endif
 
-exit(JobqMain.run(arguments: Array(CommandLine.arguments.dropFirst())))
+exit(JobqMain.runWithProcessArguments())

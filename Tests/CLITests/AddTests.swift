@@ -146,6 +146,33 @@ struct AddTests {
         }
     }
 
+    @Test("bytes that are not UTF-8, in an argument or the current directory, are refused rather than changed")
+    func notUTF8() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let jobq = "'\(CLI.binary)'"
+            let argument = try await runProcess(
+                "/bin/sh", ["-c", #"\#(jobq) add -- printf %s "$(printf 'caf\351')""#], environment: cli.environment())
+            #expect(argument.exitStatus == 64, "\(argument)")
+            #expect(argument.stderrText.hasPrefix("jobq: argument 5 is not valid UTF-8"), "\(argument)")
+            let directory = try await runProcess(
+                "/bin/sh", ["-c", #"mkdir "$(printf 'd\377')" && cd "$(printf 'd\377')" && \#(jobq) add pwd"#],
+                environment: cli.environment(), currentDirectory: cli.directory)
+            #expect(directory.exitStatus == 1, "\(directory)")
+            #expect(directory.stderrText.contains("cannot read the current directory"), "\(directory)")
+            #expect(!cli.databaseExists)
+        }
+    }
+
+    @Test("an empty --cwd is a usage error, not the current directory")
+    func emptyWorkingDirectory() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let result = try await cli.run(["add", "--cwd", "", "pwd"])
+            #expect(result.exitStatus == 64, "\(result)")
+            #expect(result.stderrText == "jobq: the working directory is empty\n")
+            #expect(!cli.databaseExists)
+        }
+    }
+
     @Test("a command line as long as the OS allows is stored whole")
     func hugeCommandLine() async throws {
         try await withCLI { (cli: CLI) async throws in

@@ -72,9 +72,12 @@ struct JobSpec: Equatable {
     private func absoluteDirectory(currentDirectory: String?) throws(CLIError) -> String {
         if let workingDirectory, workingDirectory.hasPrefix("/") { return workingDirectory }
         guard let currentDirectory else {
-            throw .failed("cannot read the current directory (was it deleted?); give the job a --cwd")
+            throw .failed(
+                "cannot read the current directory (was it deleted, or is its path not UTF-8?); give the job a --cwd")
         }
-        guard let workingDirectory, !workingDirectory.isEmpty, workingDirectory != "." else { return currentDirectory }
+        guard let workingDirectory, workingDirectory != "." else { return currentDirectory }
+        // An empty --cwd is a mistake (`--cwd "$UNSET"`), never a request for the current directory.
+        guard !workingDirectory.isEmpty else { throw .usage("the working directory is empty") }
         if workingDirectory.utf8.contains(0) { throw .usage("the working directory contains a NUL character") }
         let relative = workingDirectory.hasPrefix("./") ? String(workingDirectory.dropFirst(2)) : workingDirectory
         return currentDirectory == "/" ? "/" + relative : currentDirectory + "/" + relative
