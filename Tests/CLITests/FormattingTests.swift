@@ -95,6 +95,13 @@ struct FormattingTests {
         #expect(table.render(color: true).contains("\u{1B}[1mID\u{1B}[0m"))
     }
 
+    @Test("output shown by jobq show keeps lines and tabs, and escapes what could drive the terminal")
+    func outputLines() {
+        #expect("a\tb\nc\n".displaySafeLines == "a\tb\nc\n")
+        #expect("\u{1B}[2Jred\r\0\n".displaySafeLines == "\\x1b[2Jred\\r\\x00\n")
+        #expect("a\tb\n".displaySafe == "a\\tb\\n")
+    }
+
     @Test("the batch reader skips blank lines and numbers the rest")
     func batchLines() throws {
         let defaults = JobSpec(command: .argv([]))

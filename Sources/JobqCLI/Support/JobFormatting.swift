@@ -107,7 +107,7 @@ extension Job {
         }
         for (name, bytes) in [("stdout", stdout), ("stderr", stderr)] where !bytes.isEmpty {
             output += TextStyle.dim.apply("── \(name) (tail) ──", enabled: color) + "\n"
-            let text = String(decoding: bytes, as: UTF8.self)
+            let text = String(decoding: bytes, as: UTF8.self).displaySafeLines
             output += text.hasSuffix("\n") ? text : text + "\n"
         }
         return output

@@ -79,20 +79,31 @@ struct Table {
 extension String {
     /// The text with control characters shown as escapes (`\n`, `\t`, `\x1b`), so a queue
     /// name or command cannot break a table or send escape sequences to the terminal.
-    var displaySafe: String {
-        guard
-            unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) })
-        else { return self }
+    var displaySafe: String { escapingControlCharacters() }
+
+    /// The text with control characters escaped as `displaySafe` does, except newlines and
+    /// tabs: a job's output shown as lines, which still cannot drive the terminal.
+    var displaySafeLines: String { escapingControlCharacters(except: ["\n", "\t"]) }
+
+    private func escapingControlCharacters(except kept: Set<Unicode.Scalar> = []) -> String {
+        func isEscaped(_ scalar: Unicode.Scalar) -> Bool {
+            let control = scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+            return control && !kept.contains(scalar)
+        }
+        guard unicodeScalars.contains(where: isEscaped) else { return self }
         var result = ""
         for scalar in unicodeScalars {
+            guard isEscaped(scalar) else {
+                result.unicodeScalars.append(scalar)
+                continue
+            }
             switch scalar.value {
             case 0x0A: result += "\\n"
             case 0x09: result += "\\t"
             case 0x0D: result += "\\r"
-            case 0..<0x20, 0x7F, 0x80..<0xA0:
+            default:
                 let hex = String(scalar.value, radix: 16)
                 result += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-            default: result.unicodeScalars.append(scalar)
             }
         }
         return result
