@@ -173,6 +173,30 @@ struct AddTests {
         }
     }
 
+    @Test("a job added after one that was cancelled is cancelled at once, and jobq add says so on stderr")
+    func afterACancelledJob() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let first = try await cli.add(["false"])
+            try await cli.succeed(["cancel", String(first)])
+            let result = try await cli.succeed(["add", "--after", String(first), "true"])
+            let id = try #require(Int(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(result.stderrText == "jobq: job \(id) was cancelled at once: dependency \(first) was cancelled\n")
+            #expect(try await cli.show(id)["state"] as? String == "cancelled")
+        }
+    }
+
+    @Test(
+        "negative values of add's options are read as values, and refused",
+        arguments: ["--delay", "--after", "--timeout", "--backoff"])
+    func negativeValues(option: String) async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let result = try await cli.run(["add", option, "-1", "true"])
+            #expect(result.exitStatus == 64, "\(result)")
+            #expect(result.stderrText.contains("The value '-1' is invalid for '\(option)"), "\(result)")
+            #expect(!cli.databaseExists)
+        }
+    }
+
     @Test("a command line as long as the OS allows is stored whole")
     func hugeCommandLine() async throws {
         try await withCLI { (cli: CLI) async throws in

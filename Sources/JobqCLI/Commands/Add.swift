@@ -50,22 +50,28 @@ struct Add: ParsableCommand {
         help: "Higher runs first; equal priorities run in enqueue order.")
     var priority: Int = 0
 
-    @Option(help: "Start no sooner than this long from now. \(durationHelpSuffix)")
+    @Option(parsing: .unconditional, help: "Start no sooner than this long from now. \(durationHelpSuffix)")
     var delay: DurationArgument?
 
     @Option(help: ArgumentHelp("Start no sooner than this time (see below).", valueName: "time"))
     var at: String?
 
-    @Option(help: "Stop a run that lasts longer; it counts as a failed attempt. \(durationHelpSuffix)")
+    @Option(
+        parsing: .unconditional,
+        help: "Stop a run that lasts longer; it counts as a failed attempt. \(durationHelpSuffix)")
     var timeout: DurationArgument?
 
     @Option(parsing: .unconditional, help: "How many failed attempts are retried.")
     var retries: Int = 0
 
-    @Option(help: "The base of the exponential backoff between retries (default 1s). \(durationHelpSuffix)")
+    @Option(
+        parsing: .unconditional,
+        help: "The base of the exponential backoff between retries (default 1s). \(durationHelpSuffix)")
     var backoff: DurationArgument?
 
-    @Option(help: ArgumentHelp("Start only after job <id> succeeded (repeatable).", valueName: "id"))
+    @Option(
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp("Start only after job <id> succeeded (repeatable).", valueName: "id"))
     var after: [JobIDArgument] = []
 
     @Option(
@@ -174,6 +180,11 @@ struct Add: ParsableCommand {
             throw database.failure(error)
         }
         OutputStream.standardOutput.write(render(jobs))
+        // Enqueued after a dependency that failed or was cancelled: it will never run, say so.
+        for job in jobs where job.state == .cancelled {
+            let reason = (job.error ?? "a dependency did not succeed").displaySafe
+            OutputStream.standardError.write("jobq: job \(job.id) was cancelled at once: \(reason)\n")
+        }
     }
 
     private func render(_ jobs: [Job]) -> [UInt8] {
