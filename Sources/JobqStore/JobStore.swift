@@ -317,7 +317,8 @@ public actor JobStore {
                 let statement = try connection.prepare(
                     """
                     UPDATE jobs SET state = 'pending', run_at = ?2, delayed = 0, failures = 0, exit_code = NULL, signal = NULL,
-                        error = NULL, stdout_tail = NULL, stderr_tail = NULL, started_at = NULL, finished_at = NULL,
+                        error = NULL, stdout_tail = NULL, stderr_tail = NULL, stdout_bytes = 0, stderr_bytes = 0,
+                        started_at = NULL, finished_at = NULL,
                         cancel_requested = 0, claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
                     WHERE id = ?1
                     """)
@@ -650,7 +651,7 @@ public actor JobStore {
 
     static let succeedSQL = """
         UPDATE jobs SET state = 'succeeded', exit_code = 0, signal = NULL, error = NULL,
-            stdout_tail = ?3, stderr_tail = ?4, finished_at = ?5,
+            stdout_tail = ?3, stderr_tail = ?4, stdout_bytes = ?6, stderr_bytes = ?7, finished_at = ?5,
             claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
         WHERE id = ?1 AND state = 'running' AND attempts = ?2
         """
@@ -680,7 +681,7 @@ public actor JobStore {
             let started = transitions.starts.isEmpty ? [] : try startRows(transitions.starts)
             try processRows(transitions.processes)
             for output in transitions.outputs {
-                try outputRow(output.id, attempt: output.attempt, stdout: output.stdout, stderr: output.stderr)
+                try outputRow(output.id, attempt: output.attempt, output.output)
             }
             guard !transitions.results.isEmpty else { return (started, [:], false) }
             let (finished, newlyClaimable) = try resultRows(transitions.results)
@@ -704,8 +705,8 @@ public actor JobStore {
 
     /// Stores the output tails of a running attempt so far (for `jobq logs --follow`); ignored
     /// unless that attempt is still running.
-    public func updateOutput(_ id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8]) throws(StoreError) {
-        try write { try outputRow(id, attempt: attempt, stdout: stdout, stderr: stderr) }
+    public func updateOutput(_ id: JobID, attempt: Int, _ output: CapturedOutput) throws(StoreError) {
+        try write { try outputRow(id, attempt: attempt, output) }
     }
 
     /// When the next job of `queue` can be claimed (pending, unclaimed, every dependency
@@ -764,7 +765,7 @@ public actor JobStore {
     static let jobColumns = """
         id, queue, state, priority, argv, shell, cwd, env, run_at, timeout_ms, max_retries, backoff_ms, attempts, \
         failures, exit_code, signal, error, stdout_tail, stderr_tail, enqueued_at, started_at, finished_at, \
-        cancel_requested, claimed, unmet_deps, pid, pgid, pid_start_time, delayed
+        cancel_requested, claimed, unmet_deps, pid, pgid, pid_start_time, delayed, stdout_bytes, stderr_bytes
         """
 
     private func write<T>(_ body: () throws -> T) throws(StoreError) -> T {
@@ -855,7 +856,8 @@ public actor JobStore {
             workingDirectory: request.workingDirectory, environment: request.environment, runAt: runAt,
             timeout: request.timeout.map { .milliseconds($0.wholeMilliseconds) }, maxRetries: request.retries,
             backoff: .milliseconds(request.backoff.wholeMilliseconds), attempts: 0, failures: 0, exitCode: nil,
-            signal: nil, error: error, stdout: [], stderr: [], enqueuedAt: now, startedAt: nil,
+            signal: nil, error: error, stdout: [], stderr: [], stdoutBytes: 0, stderrBytes: 0, enqueuedAt: now,
+            startedAt: nil,
             finishedAt: blocker == nil ? nil : now, cancelRequested: false, dependencies: dependencies,
             claimed: false, delayed: runAt > now, unmetDependencies: unmet, process: nil)
     }
@@ -868,7 +870,8 @@ public actor JobStore {
         let statement = try connection.prepare(
             """
             UPDATE jobs SET state = 'running', attempts = ?2, started_at = ?3, claimed = 0,
-                pid = ?4, pgid = ?5, pid_start_time = ?6
+                pid = ?4, pgid = ?5, pid_start_time = ?6,
+                stdout_tail = NULL, stderr_tail = NULL, stdout_bytes = 0, stderr_bytes = 0
             WHERE id = ?1 AND state = 'pending' AND claimed = 1 AND attempts = ?2 - 1
             """)
         for start in starts {
@@ -917,9 +920,11 @@ public actor JobStore {
                 success.reset()
                 try success.bind(result.id, at: 1)
                 try success.bind(result.attempt, at: 2)
-                try success.bind(Self.tail(result.stdout), at: 3)
-                try success.bind(Self.tail(result.stderr), at: 4)
+                try success.bind(Self.tail(result.output.stdout), at: 3)
+                try success.bind(Self.tail(result.output.stderr), at: 4)
                 try success.bind(result.finishedAt.milliseconds, at: 5)
+                try success.bind(result.output.stdoutBytes, at: 6)
+                try success.bind(result.output.stderrBytes, at: 7)
                 try success.run()
                 if connection.changes == 1 {
                     states[result.id] = .succeeded
@@ -939,16 +944,18 @@ public actor JobStore {
         return (states, newlyClaimable)
     }
 
-    private func outputRow(_ id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8]) throws {
+    private func outputRow(_ id: JobID, attempt: Int, _ output: CapturedOutput) throws {
         let statement = try connection.prepare(
             """
-            UPDATE jobs SET stdout_tail = ?3, stderr_tail = ?4
+            UPDATE jobs SET stdout_tail = ?3, stderr_tail = ?4, stdout_bytes = ?5, stderr_bytes = ?6
             WHERE id = ?1 AND state = 'running' AND attempts = ?2
             """)
         try statement.bind(id, at: 1)
         try statement.bind(attempt, at: 2)
-        try statement.bind(Self.tail(stdout), at: 3)
-        try statement.bind(Self.tail(stderr), at: 4)
+        try statement.bind(Self.tail(output.stdout), at: 3)
+        try statement.bind(Self.tail(output.stderr), at: 4)
+        try statement.bind(output.stdoutBytes, at: 5)
+        try statement.bind(output.stderrBytes, at: 6)
         try statement.run()
     }
 
@@ -1007,7 +1014,8 @@ public actor JobStore {
             """
             UPDATE jobs SET state = ?2, failures = ?3, exit_code = ?4, signal = ?5, error = ?6,
                 stdout_tail = ?7, stderr_tail = ?8, finished_at = ?9, run_at = coalesce(?10, run_at),
-                delayed = ?11, claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL
+                delayed = ?11, claimed = 0, pid = NULL, pgid = NULL, pid_start_time = NULL,
+                stdout_bytes = ?12, stderr_bytes = ?13
             WHERE id = ?1
             """)
         try update.bind(result.id, at: 1)
@@ -1016,11 +1024,13 @@ public actor JobStore {
         try update.bind(exitCode, at: 4)
         try update.bind(signal, at: 5)
         try update.bind(error, at: 6)
-        try update.bind(Self.tail(result.stdout), at: 7)
-        try update.bind(Self.tail(result.stderr), at: 8)
+        try update.bind(Self.tail(result.output.stdout), at: 7)
+        try update.bind(Self.tail(result.output.stderr), at: 8)
         try update.bind(state.isTerminal ? result.finishedAt.milliseconds : nil, at: 9)
         try update.bind(runAt, at: 10)
         try update.bind(runAt.map { $0 > result.finishedAt.milliseconds ? 1 : 0 } ?? 0, at: 11)
+        try update.bind(result.output.stdoutBytes, at: 12)
+        try update.bind(result.output.stderrBytes, at: 13)
         try update.run()
 
         if state.isTerminal {
@@ -1110,7 +1120,8 @@ public actor JobStore {
             timeout: row.optionalInt64(at: 9).map { .milliseconds($0) }, maxRetries: row.int(at: 10),
             backoff: .milliseconds(row.int64(at: 11)), attempts: row.int(at: 12), failures: row.int(at: 13),
             exitCode: row.optionalInt(at: 14), signal: row.optionalInt(at: 15), error: row.string(at: 16),
-            stdout: row.blob(at: 17), stderr: row.blob(at: 18), enqueuedAt: Timestamp(milliseconds: row.int64(at: 19)),
+            stdout: row.blob(at: 17), stderr: row.blob(at: 18), stdoutBytes: row.int64(at: 29),
+            stderrBytes: row.int64(at: 30), enqueuedAt: Timestamp(milliseconds: row.int64(at: 19)),
             startedAt: row.optionalInt64(at: 20).map(Timestamp.init(milliseconds:)),
             finishedAt: row.optionalInt64(at: 21).map(Timestamp.init(milliseconds:)),
             cancelRequested: row.int(at: 22) != 0, dependencies: [], claimed: row.int(at: 23) != 0,

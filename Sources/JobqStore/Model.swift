@@ -46,6 +46,11 @@ public struct Job: Sendable, Hashable {
     public var stdout: [UInt8]
     /// The last bytes (at most `JobStore.outputTailLimit`) the job wrote to stderr.
     public var stderr: [UInt8]
+    /// How many bytes the current (or last) attempt wrote to stdout in all; `stdout` keeps the
+    /// last of them.
+    public var stdoutBytes: Int64
+    /// How many bytes the current (or last) attempt wrote to stderr in all.
+    public var stderrBytes: Int64
     /// When it was enqueued.
     public var enqueuedAt: Timestamp
     /// When its last attempt started.
@@ -163,24 +168,42 @@ public struct JobResult: Sendable, Hashable {
     public var attempt: Int
     /// How the run ended.
     public var outcome: JobOutcome
-    /// The tail of its stdout (the store keeps the last `JobStore.outputTailLimit` bytes).
-    public var stdout: [UInt8]
-    /// The tail of its stderr (the store keeps the last `JobStore.outputTailLimit` bytes).
-    public var stderr: [UInt8]
+    /// What it wrote.
+    public var output: CapturedOutput
     /// When the run ended; also the base of a retry's backoff.
     public var finishedAt: Timestamp
 
-    /// A result; the output tails default to empty.
+    /// A result; the output defaults to none.
     public init(
-        id: JobID, attempt: Int, outcome: JobOutcome, stdout: [UInt8] = [], stderr: [UInt8] = [],
-        finishedAt: Timestamp
+        id: JobID, attempt: Int, outcome: JobOutcome, output: CapturedOutput = CapturedOutput(), finishedAt: Timestamp
     ) {
         self.id = id
         self.attempt = attempt
         self.outcome = outcome
+        self.output = output
+        self.finishedAt = finishedAt
+    }
+}
+
+/// What a run wrote to stdout and stderr: the tails the store keeps (the last
+/// `JobStore.outputTailLimit` bytes of each) and how many bytes it wrote in all, by which
+/// `jobq logs --follow` tells new output from old even where the tail looks the same.
+public struct CapturedOutput: Sendable, Hashable {
+    /// The end of its stdout.
+    public var stdout: [UInt8]
+    /// The end of its stderr.
+    public var stderr: [UInt8]
+    /// Every byte written to stdout, kept or not.
+    public var stdoutBytes: Int64
+    /// Every byte written to stderr, kept or not.
+    public var stderrBytes: Int64
+
+    /// Output of which the byte counts default to the tails' own lengths (nothing was cut off).
+    public init(stdout: [UInt8] = [], stderr: [UInt8] = [], stdoutBytes: Int64? = nil, stderrBytes: Int64? = nil) {
         self.stdout = stdout
         self.stderr = stderr
-        self.finishedAt = finishedAt
+        self.stdoutBytes = stdoutBytes ?? Int64(stdout.count)
+        self.stderrBytes = stderrBytes ?? Int64(stderr.count)
     }
 }
 
@@ -245,7 +268,7 @@ public struct RunTransitions: Sendable {
     /// behind after a crash; ignored for an attempt no longer running.
     public var processes: [(id: JobID, attempt: Int, process: ProcessRecord)] = []
     /// Output so far of running attempts (see `JobStore.updateOutput`); one per job.
-    public var outputs: [(id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8])] = []
+    public var outputs: [(id: JobID, attempt: Int, output: CapturedOutput)] = []
     /// How runs ended (see `JobStore.finish`).
     public var results: [JobResult] = []
 

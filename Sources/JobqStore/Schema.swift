@@ -16,6 +16,7 @@ public enum Schema {
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "initial schema: jobs, job_dependencies, queues, queue_stats", sql: version1),
         Migration(version: 2, name: "jobs_readable view with ISO-8601 times", sql: version2),
+        Migration(version: 3, name: "jobs.stdout_bytes and stderr_bytes: all the output of an attempt", sql: version3),
     ]
 
     /// The schema version this build creates and understands.
@@ -103,5 +104,15 @@ public enum Schema {
                strftime('%Y-%m-%dT%H:%M:%fZ', started_at / 1000.0, 'unixepoch') AS started,
                strftime('%Y-%m-%dT%H:%M:%fZ', finished_at / 1000.0, 'unixepoch') AS finished
         FROM jobs;
+        """
+
+    /// The byte counts let `jobq logs --follow` tell new output from old where a tail looks the
+    /// same (repeated lines, a new attempt printing what the last one did). Existing rows count
+    /// what their tails hold.
+    static let version3 = """
+        ALTER TABLE jobs ADD COLUMN stdout_bytes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE jobs ADD COLUMN stderr_bytes INTEGER NOT NULL DEFAULT 0;
+        UPDATE jobs SET stdout_bytes = coalesce(length(stdout_tail), 0), stderr_bytes = coalesce(length(stderr_tail), 0)
+        WHERE stdout_tail IS NOT NULL OR stderr_tail IS NOT NULL;
         """
 }

@@ -59,18 +59,20 @@ struct FormattingTests {
         #expect(TimeText.relative(Timestamp(milliseconds: 1_000_000 - 3 * 86_400_000), now: now) == "3d ago")
     }
 
-    @Test("logs --follow prints only what is new, also when the bounded tail was cut at the front")
+    @Test("logs --follow prints what is new by the byte counts, also where the tail looks the same")
     func outputTail() {
-        func new(_ previous: String, _ current: String) -> String {
-            String(
-                decoding: OutputTail.newBytes(previous: Array(previous.utf8), current: Array(current.utf8)),
-                as: UTF8.self)
+        func new(_ tail: String, written: Int64, shown: Int64) -> String {
+            String(decoding: OutputTail.newBytes(tail: Array(tail.utf8), written: written, shown: shown), as: UTF8.self)
         }
-        #expect(new("", "abc") == "abc")
-        #expect(new("abc", "abcdef") == "def")
-        #expect(new("abcdef", "defgh") == "gh")
-        #expect(new("abcdef", "abcdef") == "")
-        #expect(new("abc", "xyz") == "xyz")
+        #expect(new("abc", written: 3, shown: 0) == "abc")
+        #expect(new("abcdef", written: 6, shown: 3) == "def")
+        // The tail was cut at the front: it keeps the last 5 of 8 bytes written.
+        #expect(new("defgh", written: 8, shown: 6) == "gh")
+        #expect(new("abcdef", written: 6, shown: 6) == "")
+        // Identical-looking tails: 3 more bytes were written all the same.
+        #expect(new("xxxxx", written: 8, shown: 5) == "xxx")
+        // More came than the tail holds: what it holds.
+        #expect(new("abc", written: 100, shown: 10) == "abc")
     }
 
     @Test("the progress line shows the bar, done/total, rate and ETA")

@@ -139,32 +139,44 @@ struct ManageTests {
             let empty = try await cli.succeed(["logs", String(id)])
             #expect(empty.stdout.isEmpty && empty.stderr.isEmpty)
 
-            // Play the daemon's part: the job runs and its output is stored as it goes.
-            try await cli.sql(
-                "UPDATE jobs SET state = 'running', attempts = 1, stdout_tail = CAST('one\n' AS BLOB), stderr_tail = CAST('warn\n' AS BLOB) WHERE id = \(id)"
-            )
+            // Play the daemon's part: the job runs and its output (tails and byte counts) is stored as it goes.
+            func store(_ assignments: String) async throws {
+                try await cli.sql("UPDATE jobs SET \(assignments) WHERE id = \(id)")
+            }
+            try await store(
+                "state = 'running', attempts = 1, stdout_tail = CAST('one\n' AS BLOB), stdout_bytes = 4, "
+                    + "stderr_tail = CAST('warn\n' AS BLOB), stderr_bytes = 5")
             let follower = try ChildProcess.launch(
                 CLI.binary, ["logs", "--follow", String(id)], environment: cli.environment())
-            try await waitUntil("the first output", timeout: .seconds(20)) {
-                String(decoding: follower.outputSoFar.stdout, as: UTF8.self) == "one\n"
+            func waitForOutput(_ expected: String) async throws {
+                try await waitUntil("output \(expected.debugDescription)", timeout: .seconds(20)) {
+                    String(decoding: follower.outputSoFar.stdout, as: UTF8.self) == expected
+                }
             }
-            try await cli.sql("UPDATE jobs SET stdout_tail = CAST('one\ntwo\n' AS BLOB) WHERE id = \(id)")
-            try await waitUntil("the second line", timeout: .seconds(20)) {
-                String(decoding: follower.outputSoFar.stdout, as: UTF8.self) == "one\ntwo\n"
-            }
+            try await waitForOutput("one\n")
+            try await store("stdout_tail = CAST('one\ntwo\n' AS BLOB), stdout_bytes = 8")
+            try await waitForOutput("one\ntwo\n")
+            // The same lines again: the tail looks unchanged, the count says 8 more bytes came.
+            try await store("stdout_bytes = 16")
+            try await waitForOutput("one\ntwo\none\ntwo\n")
+            // A retry starts afresh.
+            try await store(
+                "attempts = 2, stdout_tail = CAST('again\n' AS BLOB), stdout_bytes = 6, "
+                    + "stderr_tail = NULL, stderr_bytes = 0")
+            try await waitForOutput("one\ntwo\none\ntwo\nagain\n")
             #expect(!follower.hasExited)
-            try await cli.sql(
-                "UPDATE jobs SET state = 'succeeded', exit_code = 0, finished_at = 1, stdout_tail = CAST('one\ntwo\nthree\n' AS BLOB) WHERE id = \(id)"
-            )
+            try await store(
+                "state = 'succeeded', exit_code = 0, finished_at = 1, stdout_tail = CAST('again\nthree\n' AS BLOB), "
+                    + "stdout_bytes = 12")
             let result = try await follower.waitForExit(timeout: .seconds(20))
             #expect(result.exitStatus == 0)
-            #expect(result.stdoutText == "one\ntwo\nthree\n")
+            #expect(result.stdoutText == "one\ntwo\none\ntwo\nagain\nthree\n")
             #expect(result.stderrText == "warn\n")
 
             let plain = try await cli.succeed(["logs", String(id)])
-            #expect(plain.stdoutText == "one\ntwo\nthree\n")
-            #expect(plain.stderrText == "warn\n")
-            #expect((try await cli.show(id)["stdout"] as? String) == "one\ntwo\nthree\n")
+            #expect(plain.stdoutText == "again\nthree\n")
+            #expect(plain.stderrText.isEmpty)
+            #expect((try await cli.show(id)["stdout"] as? String) == "again\nthree\n")
         }
     }
 }

@@ -227,7 +227,7 @@ import Testing
         #expect(try await store.interruptedRuns() == [InterruptedRun(id: job.id, attempt: 2, process: process)])
         // The first run's late result is ignored.
         #expect(try await store.finish(first, .failed(exitCode: 1, signal: nil, reason: nil), at: t0 + 3) == nil)
-        try await store.updateOutput(job.id, attempt: 1, stdout: [1], stderr: [1])
+        try await store.updateOutput(job.id, attempt: 1, CapturedOutput(stdout: [1], stderr: [1]))
         let running = try #require(try await store.job(job.id))
         #expect(
             running.state == .running && running.attempts == 2 && running.stdout.isEmpty && running.process == process)

@@ -218,16 +218,36 @@ import Testing
         _ = try await store.enqueue([request()], now: t0)
         let run = try await store.start(now: t0)[0]
         let big = (0..<70_000).map { UInt8(truncatingIfNeeded: $0) }
-        try await store.updateOutput(run.id, attempt: run.attempt, stdout: big, stderr: [1, 2])
-        try await store.updateOutput(run.id, attempt: run.attempt + 1, stdout: [9], stderr: [9])  // wrong attempt
+        try await store.updateOutput(run.id, attempt: run.attempt, CapturedOutput(stdout: big, stderr: [1, 2]))
+        try await store.updateOutput(run.id, attempt: run.attempt + 1, CapturedOutput(stdout: [9]))  // wrong attempt
         let job = try #require(try await store.job(run.id))
         #expect(job.stdout == Array(big.suffix(JobStore.outputTailLimit)) && job.stderr == [1, 2])
+        #expect(job.stdoutBytes == 70_000 && job.stderrBytes == 2)
+        let output = CapturedOutput(stdout: big, stdoutBytes: 1_000_000)
+        _ = try await store.finish(
+            [JobResult(id: run.id, attempt: run.attempt, outcome: .succeeded, output: output, finishedAt: t0 + 1)])
+        let done = try #require(try await store.job(run.id))
+        #expect(done.stdout.count == JobStore.outputTailLimit && done.stdoutBytes == 1_000_000 && done.stderrBytes == 0)
+    }
+
+    @Test func aNewAttemptStartsWithNoOutput() async throws {
+        let store = try await makeStore()
+        _ = try await store.enqueue([request(retries: 1, backoff: .seconds(1))], now: t0)
+        let first = try await store.start(now: t0)[0]
+        let failure = JobOutcome.failed(exitCode: 1, signal: nil, reason: nil)
         _ = try await store.finish(
             [
                 JobResult(
-                    id: run.id, attempt: run.attempt, outcome: .succeeded, stdout: big, stderr: [], finishedAt: t0 + 1)
+                    id: first.id, attempt: first.attempt, outcome: failure,
+                    output: CapturedOutput(stdout: Array("one\n".utf8)), finishedAt: t0 + 1)
             ])
-        #expect(try await store.job(run.id)?.stdout.count == JobStore.outputTailLimit)
+        // Waiting for its retry, the job still shows what the failed attempt wrote.
+        let waiting = try #require(try await store.job(first.id))
+        #expect(waiting.state == .pending && waiting.stdout == Array("one\n".utf8) && waiting.stdoutBytes == 4)
+        let second = try await store.start(now: t0 + 10_000)[0]
+        #expect(second.attempt == 2)
+        let running = try #require(try await store.job(first.id))
+        #expect(running.stdout.isEmpty && running.stdoutBytes == 0 && running.stderrBytes == 0)
     }
 
     @Test func statesOfAnIdSet() async throws {

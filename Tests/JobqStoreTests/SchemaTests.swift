@@ -36,6 +36,8 @@ import Testing
         let done = try #require(try await store.job(1))
         #expect(done.state == .succeeded && done.command == .argv(["echo", "hello"]) && done.environment == ["A": "1"])
         #expect(done.stdout == Array("hello\n".utf8) && done.finishedAt == Timestamp(milliseconds: 1_700_000_002_000))
+        // Version 3 counts what the old tails hold.
+        #expect(done.stdoutBytes == 6 && done.stderrBytes == 0)
         #expect(
             try await store.queueSettings() == [
                 QueueSettings(name: "default"),

@@ -8,8 +8,10 @@ struct Logs: ParsableCommand {
         commandName: "logs",
         abstract: "Print a job's captured output (its stdout to stdout, its stderr to stderr).",
         discussion: """
-            jobqd keeps the tail of each stream (the last 64 KiB or so). With --follow, output \
-            stored while the job runs is printed as it arrives, until the job ends.
+            jobqd keeps the tail of each stream of the job's current (or last) attempt: the last \
+            64 KiB. With --follow, output is printed as jobqd stores it (every half second) until \
+            the job ends, each retry's from its start; a stream that wrote more than 64 KiB \
+            between two stores loses its middle.
 
             Examples:
               jobq logs 42
@@ -35,12 +37,16 @@ struct Logs: ParsableCommand {
                 OutputStream.standardOutput.write(job.stdout)
                 OutputStream.standardError.write(job.stderr)
                 guard follow, !job.state.isTerminal else { return }
-                var shown = (stdout: job.stdout, stderr: job.stderr)
+                var shown = (attempt: job.attempts, stdout: job.stdoutBytes, stderr: job.stderrBytes)
                 _ = try ChangeWatcher(timeout: nil).until(in: store) {
                     guard let job = try store.job(id) else { throw database.jobNotFound(id) }
-                    OutputStream.standardOutput.write(OutputTail.newBytes(previous: shown.stdout, current: job.stdout))
-                    OutputStream.standardError.write(OutputTail.newBytes(previous: shown.stderr, current: job.stderr))
-                    shown = (job.stdout, job.stderr)
+                    // A new attempt starts its output afresh.
+                    if job.attempts != shown.attempt { shown = (job.attempts, 0, 0) }
+                    OutputStream.standardOutput.write(
+                        OutputTail.newBytes(tail: job.stdout, written: job.stdoutBytes, shown: shown.stdout))
+                    OutputStream.standardError.write(
+                        OutputTail.newBytes(tail: job.stderr, written: job.stderrBytes, shown: shown.stderr))
+                    shown = (job.attempts, job.stdoutBytes, job.stderrBytes)
                     return job.state.isTerminal ? true : nil
                 }
             }
@@ -52,16 +58,11 @@ struct Logs: ParsableCommand {
 
 /// Works out what is new in a bounded output tail that the daemon rewrites as a job runs.
 enum OutputTail {
-    /// The bytes of `current` that were not in `previous`. When the tail was cut at the front
-    /// (it keeps only the last bytes), the longest end of `previous` that starts `current`
-    /// is taken as already shown; a tail that shares nothing (a new attempt) is all new.
-    static func newBytes(previous: [UInt8], current: [UInt8]) -> ArraySlice<UInt8> {
-        if current.starts(with: previous) { return current[previous.count...] }
-        var start = max(1, previous.count - current.count)
-        while start < previous.count {
-            if current.starts(with: previous[start...]) { return current[(previous.count - start)...] }
-            start += 1
-        }
-        return current[...]
+    /// The bytes of `tail` not shown yet, when the attempt has written `written` bytes in all
+    /// and `shown` of them were shown: the last `written - shown` bytes of the tail, or the
+    /// whole tail when more than it holds came meanwhile.
+    static func newBytes(tail: [UInt8], written: Int64, shown: Int64) -> ArraySlice<UInt8> {
+        guard written > shown else { return [] }
+        return tail.suffix(Int(min(written - shown, Int64(tail.count))))
     }
 }

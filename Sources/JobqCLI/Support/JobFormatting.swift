@@ -4,7 +4,8 @@ import JobqStore
 extension Job {
     /// The `--json` object of `show` and of each `list` element: every `jobs` column by its
     /// name — `argv` (null for a shell job) and `shell` (the script, null for an argv job) as
-    /// stored, the output tails as text under `stdout` and `stderr` — plus `command` (the
+    /// stored, the output tails as text under `stdout` and `stderr` (`stdout_bytes` and
+    /// `stderr_bytes` count all the attempt wrote) — plus `command` (the
     /// executed argv, `["/bin/sh","-c",script]` for a shell job) and `dependencies`.
     var jsonObject: JSONValue {
         let (argv, shellScript): ([String]?, String?) =
@@ -45,6 +46,8 @@ extension Job {
             JSONMember("finished_at", .string(finishedAt.map(TimeText.rfc3339))),
             JSONMember("stdout", .string(String(decoding: stdout, as: UTF8.self))),
             JSONMember("stderr", .string(String(decoding: stderr, as: UTF8.self))),
+            JSONMember("stdout_bytes", .integer(stdoutBytes)),
+            JSONMember("stderr_bytes", .integer(stderrBytes)),
         ])
     }
 

@@ -187,8 +187,7 @@ public final class Dispatcher: Service {
         while await !drained.wait(timeout: configuration.outputFlushInterval, on: clock) {
             for control in running.all {
                 guard let output = control.outputIfChanged() else { continue }
-                writer.recordOutput(
-                    control.jobID, attempt: control.attempt, stdout: output.stdout, stderr: output.stderr)
+                writer.recordOutput(control.jobID, attempt: control.attempt, output)
             }
             writer.writeRecords()
         }

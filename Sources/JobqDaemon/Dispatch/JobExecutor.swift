@@ -37,8 +37,8 @@ struct JobExecutor: Sendable {
         let (logger, onFinish) = (self.logger, self.onFinish)
         writer.finish(
             JobResult(
-                id: job.id, attempt: job.attempt, outcome: report.outcome, stdout: report.stdout,
-                stderr: report.stderr, finishedAt: finishedAt)
+                id: job.id, attempt: job.attempt, outcome: report.outcome, output: report.output,
+                finishedAt: finishedAt)
         ) { state in
             onFinish(state)
             logger.info(

@@ -31,7 +31,7 @@ final class TransitionWriter: Sendable {
     private enum Transition: Sendable {
         case start(Start, CheckedContinuation<Bool, Never>)
         case process(JobID, attempt: Int, ProcessRecord)
-        case output(JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8])
+        case output(JobID, attempt: Int, CapturedOutput)
         case finish(JobResult, @Sendable (JobState?) -> Void)
     }
 
@@ -79,8 +79,8 @@ final class TransitionWriter: Sendable {
 
     /// Saves a running job's output so far (for `jobq logs --follow`). Nobody waits for it;
     /// written like a process record.
-    func recordOutput(_ id: JobID, attempt: Int, stdout: [UInt8], stderr: [UInt8]) {
-        submit(.output(id, attempt: attempt, stdout: stdout, stderr: stderr), due: false)
+    func recordOutput(_ id: JobID, attempt: Int, _ output: CapturedOutput) {
+        submit(.output(id, attempt: attempt, output), due: false)
     }
 
     /// Records how a run ended, then calls `written` with the job's resulting state (`nil`
@@ -162,7 +162,7 @@ final class TransitionWriter: Sendable {
     /// batch is retried whole), then resumes the waiting starts and runs the finish callbacks.
     private func commit(_ batch: [Transition], on store: isolated JobStore) throws(StoreError) {
         var transitions = RunTransitions()
-        var outputs: [JobID: (attempt: Int, stdout: [UInt8], stderr: [UInt8])] = [:]
+        var outputs: [JobID: (attempt: Int, output: CapturedOutput)] = [:]
         // A run that ends in this batch needs no process record.
         var ending: [JobID: Int] = [:]
         for case .finish(let result, _) in batch { ending[result.id] = result.attempt }
@@ -171,11 +171,11 @@ final class TransitionWriter: Sendable {
             case .start(let start, _): transitions.starts.append((start.id, start.attempt, start.startedAt, nil))
             case .process(let id, let attempt, let record):
                 if ending[id] != attempt { transitions.processes.append((id, attempt, record)) }
-            case .output(let id, let attempt, let stdout, let stderr): outputs[id] = (attempt, stdout, stderr)
+            case .output(let id, let attempt, let output): outputs[id] = (attempt, output)
             case .finish(let result, _): transitions.results.append(result)
             }
         }
-        transitions.outputs = outputs.map { ($0.key, $0.value.attempt, $0.value.stdout, $0.value.stderr) }
+        transitions.outputs = outputs.map { ($0.key, $0.value.attempt, $0.value.output) }
         let (started, finished, newlyClaimable) = try store.record(transitions)
         if newlyClaimable { onClaimable() }
         for transition in batch {

@@ -4,13 +4,12 @@ import JobqStore
 /// How a run ended, as a runner reports it; the dispatcher turns it into a `JobResult`.
 public struct RunReport: Sendable {
     public var outcome: JobOutcome
-    public var stdout: [UInt8]
-    public var stderr: [UInt8]
+    /// What the run wrote (none for an in-process handler).
+    public var output: CapturedOutput
 
-    public init(outcome: JobOutcome, stdout: [UInt8] = [], stderr: [UInt8] = []) {
+    public init(outcome: JobOutcome, output: CapturedOutput = CapturedOutput()) {
         self.outcome = outcome
-        self.stdout = stdout
-        self.stderr = stderr
+        self.output = output
     }
 }
 
@@ -21,20 +20,6 @@ public struct RunObserver: Sendable {
 
     public init(processStarted: @escaping @Sendable (ProcessRecord) -> Void) {
         self.processStarted = processStarted
-    }
-}
-
-/// The output of a run so far (the kept tails), for `jobq logs --follow`.
-public struct RunOutput: Sendable {
-    public var stdout: [UInt8]
-    public var stderr: [UInt8]
-    /// Every byte written so far, kept or not: tells whether anything changed.
-    public var written: UInt64
-
-    public init(stdout: [UInt8], stderr: [UInt8], written: UInt64) {
-        self.stdout = stdout
-        self.stderr = stderr
-        self.written = written
     }
 }
 

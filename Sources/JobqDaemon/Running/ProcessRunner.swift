@@ -65,9 +65,7 @@ public struct ProcessRunner: JobRunner {
         // `jobq logs --follow` reads the output so far, which the dispatcher saves now and then.
         control.provideOutput {
             let output = child.output()
-            return RunOutput(
-                stdout: output.stdout, stderr: output.stderr,
-                written: output.stdoutByteCount + output.stderrByteCount)
+            return CapturedOutput(child.output())
         }
         // Throws only when this task is cancelled (the daemon going away without a drain).
         let termination = try? await child.wait()
@@ -90,7 +88,7 @@ public struct ProcessRunner: JobRunner {
                 outcome = StopReason.interrupted.outcome
             }
         }
-        return RunReport(outcome: outcome, stdout: output.stdout, stderr: output.stderr)
+        return RunReport(outcome: outcome, output: CapturedOutput(output))
     }
 
     /// Stops what ended runs left behind outside their process groups: live processes this daemon
@@ -143,4 +141,13 @@ private final class RunsInProgress: Sendable {
     func insert(_ run: RunIdentity) { runs.withLock { _ = $0.insert(run) } }
     func remove(_ run: RunIdentity) { runs.withLock { _ = $0.remove(run) } }
     func contains(_ run: RunIdentity) -> Bool { runs.withLock { $0.contains(run) } }
+}
+
+extension CapturedOutput {
+    /// What a process wrote, as the supervisor kept it.
+    init(_ output: ProcessOutput) {
+        self.init(
+            stdout: output.stdout, stderr: output.stderr, stdoutBytes: Int64(output.stdoutByteCount),
+            stderrBytes: Int64(output.stderrByteCount))
+    }
 }

@@ -23,8 +23,8 @@ public final class RunControl: Sendable {
     private struct State {
         var reason: StopReason?
         var onStop: (@Sendable (StopReason) -> Void)?
-        var output: (@Sendable () -> RunOutput)?
-        var savedBytes: UInt64 = 0
+        var output: (@Sendable () -> CapturedOutput)?
+        var savedBytes: Int64 = 0
     }
 
     private let state = Mutex(State())
@@ -60,17 +60,18 @@ public final class RunControl: Sendable {
 
     /// Lets the dispatcher read the run's output so far, to save it now and then for
     /// `jobq logs --follow`. Runners whose jobs write no output need not call it.
-    public func provideOutput(_ source: @escaping @Sendable () -> RunOutput) {
+    public func provideOutput(_ source: @escaping @Sendable () -> CapturedOutput) {
         state.withLock { $0.output = source }
     }
 
     /// The output so far if it grew since the last call, else `nil`.
-    func outputIfChanged() -> RunOutput? {
+    func outputIfChanged() -> CapturedOutput? {
         guard let source = state.withLock({ $0.output }) else { return nil }
         let output = source()
+        let written = output.stdoutBytes + output.stderrBytes
         return state.withLock { state in
-            guard output.written != state.savedBytes else { return nil }
-            state.savedBytes = output.written
+            guard written != state.savedBytes else { return nil }
+            state.savedBytes = written
             return output
         }
     }
