@@ -56,6 +56,10 @@ struct FormattingTests {
         #expect(TimeText.relative(Timestamp(milliseconds: 997_000), now: now) == "3s ago")
         #expect(TimeText.relative(Timestamp(milliseconds: 1_120_000), now: now) == "in 2m")
         #expect(TimeText.relative(Timestamp(milliseconds: 1_000_400), now: now) == "now")
+        // Rounded, not cut: a delay of 5m, a moment after it was set.
+        #expect(TimeText.relative(Timestamp(milliseconds: 1_000_000 + 299_900), now: now) == "in 5m")
+        #expect(TimeText.relative(Timestamp(milliseconds: 1_000_000 + 59_600), now: now) == "in 1m")
+        #expect(TimeText.relative(Timestamp(milliseconds: 1_000_000 - 3_599_000), now: now) == "1h ago")
         #expect(TimeText.relative(Timestamp(milliseconds: 1_000_000 - 3 * 86_400_000), now: now) == "3d ago")
     }
 

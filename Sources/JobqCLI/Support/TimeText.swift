@@ -137,14 +137,19 @@ enum TimeText {
     /// A short distance from `now`: `now`, `3s ago`, `in 2m`, `5h ago`, `in 3d`.
     static func relative(_ timestamp: Timestamp, now: Timestamp) -> String {
         let delta = timestamp.milliseconds - now.milliseconds
-        let magnitude = delta.magnitude / 1000
-        if magnitude == 0 { return "now" }
+        // Rounded to the nearest unit, so a 5-minute delay just set shows as "in 5m", not "in 4m".
+        func rounded(_ value: UInt64, to unit: UInt64) -> UInt64 { (value + unit / 2) / unit }
+        let seconds = rounded(delta.magnitude, to: 1000)
+        if seconds == 0 { return "now" }
         let amount: String
-        switch magnitude {
-        case ..<60: amount = "\(magnitude)s"
-        case ..<3600: amount = "\(magnitude / 60)m"
-        case ..<86_400: amount = "\(magnitude / 3600)h"
-        default: amount = "\(magnitude / 86_400)d"
+        if seconds < 60 {
+            amount = "\(seconds)s"
+        } else if rounded(seconds, to: 60) < 60 {
+            amount = "\(rounded(seconds, to: 60))m"
+        } else if rounded(seconds, to: 3600) < 24 {
+            amount = "\(rounded(seconds, to: 3600))h"
+        } else {
+            amount = "\(rounded(seconds, to: 86_400))d"
         }
         return delta < 0 ? amount + " ago" : "in " + amount
     }
