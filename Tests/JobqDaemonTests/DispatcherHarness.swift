@@ -87,6 +87,16 @@ struct DispatcherHarness {
         }
     }
 
+    /// Waits until exactly `running` jobs of queue "q" run and `inMemory` more wait in the
+    /// daemon's memory (claimed, not started): how the tests see a full buffer.
+    func waitUntilHolding(running: Int, inMemory: Int) async throws {
+        try await waitUntil("\(running) running, \(inMemory) in memory", timeout: .seconds(20)) {
+            let runningNow = try await count(.running)
+            let inMemoryNow = try await claimedUnstarted()
+            return runningNow == running && inMemoryNow == inMemory
+        }
+    }
+
     /// Jobs held in the daemon's memory: claimed but not started.
     func claimedUnstarted(_ queue: String = "q") async throws -> Int {
         try await client.jobs(queue: queue, state: .pending).filter(\.claimed).count

@@ -73,11 +73,7 @@ import Testing
             defer { gate.open() }
             try await harness.enqueue(10)
             // One job runs and two fill the buffer; the producer waits for room.
-            try await waitUntil("one running, buffer full", timeout: .seconds(20)) {
-                let running = try await harness.count(.running)
-                let claimed = try await harness.claimedUnstarted()
-                return running == 1 && claimed == 2
-            }
+            try await harness.waitUntilHolding(running: 1, inMemory: 2)
             // Every job of another queue wakes every producer twice: its doorbell ring and its
             // finish. None of that is a reason for the full queue to give back what it holds.
             for _ in 0..<20 {
@@ -167,11 +163,7 @@ import Testing
             defer { gate.open() }
             let low = try await harness.enqueue(6)
             // The first job runs (held at the gate) and the next three wait in memory.
-            try await waitUntil("one running, three in memory", timeout: .seconds(20)) {
-                let running = try await harness.count(.running)
-                let inMemory = try await harness.claimedUnstarted()
-                return running == 1 && inMemory == 3
-            }
+            try await harness.waitUntilHolding(running: 1, inMemory: 3)
             let high = try await harness.enqueue(1, priority: 5)
             // Those three go back, and the next claim takes them again behind it.
             try await waitUntil("the high-priority job taken into memory", timeout: .seconds(20)) {
@@ -318,11 +310,7 @@ import Testing
         } _: { harness in
             defer { gate.open() }
             let ids = try await harness.enqueue(10)
-            try await waitUntil("one running, buffer full", timeout: .seconds(20)) {
-                let running = try await harness.count(.running)
-                let buffered = try await harness.claimedUnstarted()
-                return running == 1 && buffered >= 3
-            }
+            try await harness.waitUntilHolding(running: 1, inMemory: 3)
             harness.dispatcher.stop()
             try await waitUntil("buffered jobs released", timeout: .seconds(20)) {
                 try await harness.claimedUnstarted() == 0
