@@ -158,20 +158,24 @@ public struct Daemon: Sendable {
     /// Before taking work: stop any process group a dead daemon's jobs left behind, then
     /// put its running jobs back to pending (the attempt stays counted, no retry is used).
     ///
-    /// A run whose process was not recorded (the crash came between its spawn and the write of
-    /// the record) is found by the environment its processes inherit: this database, its job id
-    /// and its attempt.
+    /// Besides the recorded process group, a run's processes are found by the environment they
+    /// inherit (this database, the job id, the attempt): all of them when the crash came between
+    /// the spawn and the write of the record, and those that left the group (`setsid`) always.
     private func recover(_ store: JobStore) async throws {
         let interrupted = try await store.interruptedRuns()
         let grace = configuration.killGrace
         let databasePath = configuration.databasePath
         await withDiscardingTaskGroup { group in
             for run in interrupted {
-                let groups =
-                    run.process.map { [($0.processGroup, $0.startTime)] }
-                    ?? ProcessSupervisor.processGroups(withEnvironment: [
-                        "JOBQ_DB=\(databasePath)", "JOBQ_JOB_ID=\(run.id)", "JOBQ_ATTEMPT=\(run.attempt)",
-                    ])
+                // The recorded group, and every group whose processes carry the run's marks: those
+                // of a run whose process was not recorded yet, and what left the group (setsid).
+                var groups = ProcessSupervisor.processGroups(withEnvironment: [
+                    "JOBQ_DB=\(databasePath)", "JOBQ_JOB_ID=\(run.id)", "JOBQ_ATTEMPT=\(run.attempt)",
+                ])
+                if let recorded = run.process {
+                    groups.removeAll { $0.processGroup == recorded.processGroup }
+                    groups.append((recorded.processGroup, recorded.startTime))
+                }
                 for (processGroup, startTime) in groups {
                     group.addTask {
                         let result = await ProcessSupervisor.stopLeftoverGroup(

@@ -130,6 +130,29 @@ struct LifecycleTests {
         }
     }
 
+    @Test("after a crash, recovery also stops what a job started outside its process group (setsid)")
+    func crashRecoveryStopsEscapedProcesses() async throws {
+        try await withScenario { scenario in
+            let crashed = try await scenario.startDaemon()
+            let id = try await scenario.addShell(
+                #"""
+                if [ "$JOBQ_ATTEMPT" = 1 ]; then
+                    setsid sh -c 'echo $$ > escaped.tmp; mv escaped.tmp escaped.pid; exec sleep 30' &
+                    sleep 30
+                fi
+                """#)
+            _ = try await scenario.waitUntilRunning(id)
+            let escaped = try await scenario.waitForPID(in: "escaped.pid")
+            try await crashed.kill()
+            #expect(isAlive(escaped))
+
+            // READY=1 comes after recovery.
+            try await scenario.startDaemon()
+            #expect(!isAlive(escaped))
+            #expect(try await scenario.waitUntilFinished(id).state == .succeeded)
+        }
+    }
+
     @Test("a crash between starting a job and recording its process: recovery finds the process by its JOBQ_ marks")
     func crashBeforeTheProcessWasRecorded() async throws {
         try await withScenario { scenario in
