@@ -110,14 +110,18 @@ public actor JobStore {
 
     /// Checks the schema version before anything writes to the file, then sets the pragmas and migrates.
     private static func configure(_ connection: Connection, durability: Durability) throws {
-        let found = Int(try connection.scalar("PRAGMA user_version") ?? 0)
+        // One statement, so one snapshot: another process may be creating the schema right now.
+        let opening = try connection.prepare(
+            "SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_schema)")
+        try opening.step()
+        let found = opening.int(at: 0)
+        let tables = opening.int(at: 1)
+        opening.reset()
         guard found <= Schema.currentVersion else {
             throw StoreError.newerSchema(path: connection.path, found: found, supported: Schema.currentVersion)
         }
         // Version 0 with tables is another program's database (a mistyped --db): not ours to convert.
-        if found == 0, try connection.scalar("SELECT count(*) FROM sqlite_schema") ?? 0 > 0 {
-            throw StoreError.foreignDatabase(path: connection.path)
-        }
+        if found == 0 && tables > 0 { throw StoreError.foreignDatabase(path: connection.path) }
         let mode = try connection.text("PRAGMA journal_mode = WAL")
         guard mode?.lowercased() == "wal" else {
             throw StoreError.cannotOpen(

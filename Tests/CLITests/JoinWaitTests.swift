@@ -67,6 +67,22 @@ struct JoinWaitTests {
         }
     }
 
+    @Test("jobq add processes started at once on a database that does not exist yet all succeed")
+    func concurrentFirstUse() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            for round in 0..<10 {
+                let database = cli.directory + "/first-use-\(round).db"
+                let script = """
+                    for i in 1 2 3 4 5 6 7 8; do '\(CLI.binary)' --db '\(database)' add true >/dev/null & done; wait
+                    """
+                let result = try await runProcess("/bin/sh", ["-c", script], environment: cli.environment())
+                #expect(result.stderrText.isEmpty, "round \(round): \(result)")
+                let status = try await cli.succeed(["--db", database, "status", "--json"])
+                #expect(status.stdoutText.contains(#""pending":8"#), "round \(round): \(status)")
+            }
+        }
+    }
+
     @Test("many concurrent jobq add processes lose nothing")
     func concurrentAdds() async throws {
         try await withCLI { (cli: CLI) async throws in
