@@ -258,15 +258,20 @@ import Testing
         }
     }
 
-    @Test func cancellingARunningJobStopsItsHandler() async throws {
+    /// Runs a dispatcher with one job whose handler sleeps for ten minutes unless stopped, and
+    /// calls `body` once the job runs, with a way to wait until its handler was stopped.
+    private func withOneLongJob(
+        drainTimeout: Duration = .seconds(30),
+        _ body: (DispatcherHarness, JobID, _ waitUntilStopped: () async throws -> Void) async throws -> Void
+    ) async throws {
         let started = Gate()
-        let stopped = Gate()
-        try await DispatcherHarness.run { _ in
+        let stopped = Atomic<Bool>(false)
+        try await DispatcherHarness.run(drainTimeout: drainTimeout) { _ in
             started.open()
             do {
                 try await Task.sleep(for: .seconds(600))
             } catch {
-                stopped.open()
+                stopped.store(true, ordering: .relaxed)
                 throw error
             }
         } _: { harness in
@@ -275,8 +280,27 @@ import Testing
             try await waitUntil("job running", timeout: .seconds(20)) {
                 try await harness.job(id).state == .running
             }
+            try await body(harness, id) {
+                try await waitUntil("the handler stopped", timeout: .seconds(20)) { stopped.load(ordering: .relaxed) }
+            }
+        }
+    }
+
+    @Test func cancellingARunningJobStopsItsHandler() async throws {
+        try await withOneLongJob { harness, id, waitUntilStopped in
             _ = try await harness.client.cancel([id])
-            await stopped.wait()
+            try await waitUntilStopped()
+            try await harness.join()
+            #expect(try await harness.job(id).state == .cancelled)
+        }
+    }
+
+    @Test func aCancelDuringTheDrainStillStopsTheRunningJob() async throws {
+        try await withOneLongJob(drainTimeout: .seconds(600)) { harness, id, waitUntilStopped in
+            harness.dispatcher.stop()
+            _ = try await harness.client.cancel([id])
+            // Stopped by the cancel, long before the drain timeout (10 minutes).
+            try await waitUntilStopped()
             try await harness.join()
             #expect(try await harness.job(id).state == .cancelled)
         }

@@ -176,6 +176,21 @@ public final class Dispatcher: Service {
                     if let version = try? await store.dataVersion(), version != lastVersion { break }
                 }
             }
+            // Draining: a cancel still stops a running job, until the last one has ended.
+            while running.count > 0 {
+                do {
+                    try await forwardCancelRequests()
+                } catch {
+                    logger.error("cannot read cancel requests; retrying", metadata: ["error": "\(error)"])
+                }
+                // A doorbell ring (maybe a cancel), the poll, or the last run ending.
+                await withTaskGroup(of: Void.self) { waits in
+                    waits.addTask { _ = await self.wake.wait(timeout: self.configuration.pollInterval, on: self.clock) }
+                    waits.addTask { _ = await self.running.emptied.wait() }
+                    await waits.next()
+                    waits.cancelAll()
+                }
+            }
         }
     }
 

@@ -80,15 +80,19 @@ public final class RunControl: Sendable {
 /// The runs in progress, by job id, so that cancel requests and the drain timeout reach them.
 final class RunningJobs: Sendable {
     private let runs = Mutex<[JobID: RunControl]>([:])
+    /// Rung each time the last run in progress ends.
+    let emptied = WakeSignal()
 
     func insert(_ control: RunControl) {
         runs.withLock { $0[control.jobID] = control }
     }
 
     func remove(_ control: RunControl) {
-        runs.withLock { runs in
+        let emptied = runs.withLock { runs in
             if runs[control.jobID] === control { runs[control.jobID] = nil }
+            return runs.isEmpty
         }
+        if emptied { self.emptied.signal() }
     }
 
     var count: Int { runs.withLock { $0.count } }
