@@ -417,7 +417,7 @@ public actor JobStore {
     }
 
     /// Deletes finished jobs in `states` that finished at or before `olderThan` (or before `now`
-    /// when `nil`); their dependency links go with them.
+    /// when `nil`), except those a job that stays depends on; their dependency links go with them.
     /// - Throws: `StoreError.invalidRequest` if `states` names `pending` or `running`.
     /// - Returns: how many jobs were deleted.
     public func purge(olderThan: Timestamp?, states: Set<JobState>, now: Timestamp = .now()) throws(StoreError) -> Int {
@@ -426,8 +426,17 @@ public actor JobStore {
         }
         let cutoff = min(olderThan ?? now, now)
         return try write {
+            // A job that another job, not purged with it, depends on stays: deleting it would drop
+            // the dependency, and a retry of that dependent would then run without it.
             let statement = try connection.prepare(
-                "DELETE FROM jobs WHERE state IN (SELECT value FROM json_each(?1)) AND finished_at <= ?2")
+                """
+                DELETE FROM jobs
+                WHERE state IN (SELECT value FROM json_each(?1)) AND finished_at <= ?2
+                  AND NOT EXISTS (
+                      SELECT 1 FROM job_dependencies AS d JOIN jobs AS dependent ON dependent.id = d.job_id
+                      WHERE d.depends_on = jobs.id
+                        AND NOT (dependent.state IN (SELECT value FROM json_each(?1)) AND dependent.finished_at <= ?2))
+                """)
             try statement.bind(JSONText.encode(states.map(\.rawValue)), at: 1)
             try statement.bind(cutoff.milliseconds, at: 2)
             try statement.run()

@@ -213,6 +213,20 @@ import Testing
         #expect(try await reader.dataVersion() != before)
     }
 
+    @Test func purgeKeepsWhatARemainingJobDependsOn() async throws {
+        let store = try await makeStore()
+        let failed = try await store.enqueue([request("a")], now: t0)[0]
+        let dependent = try await store.enqueue([request("b", after: [failed.id])], now: t0)[0]
+        let run = try await store.start(now: t0)[0]
+        _ = try await store.finish(run, .failed(exitCode: 1, signal: nil, reason: nil), at: t0 + 1)
+        #expect(try await store.job(dependent.id)?.state == .cancelled)
+        // The failed job stays while its cancelled dependent does: a retry of that one must still see it.
+        #expect(try await store.purge(olderThan: nil, states: [.failed], now: t0 + 100) == 0)
+        #expect(try await store.job(dependent.id)?.dependencies == [failed.id])
+        // Purged together, both go.
+        #expect(try await store.purge(olderThan: nil, states: [.failed, .cancelled], now: t0 + 100) == 2)
+    }
+
     @Test func outputTailsAreBoundedAndFenced() async throws {
         let store = try await makeStore()
         _ = try await store.enqueue([request()], now: t0)

@@ -8,7 +8,8 @@ struct Purge: ParsableCommand {
         commandName: "purge",
         abstract: "Delete finished jobs (succeeded, failed, cancelled) from the database.",
         discussion: """
-            Pending and running jobs are never purged. Prints how many jobs were deleted.
+            Pending and running jobs are never purged, nor a job that another job not purged with \
+            it depends on. Prints how many jobs were deleted.
 
             Examples:
               jobq purge
