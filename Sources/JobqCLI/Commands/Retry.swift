@@ -13,7 +13,7 @@ struct Retry: ParsableCommand {
 
             Examples:
               jobq retry 42
-              jobq list --state failed --json | jq -r '.[].id' | xargs jobq retry
+              jobq list --state failed --json | jq -r '.[].id' | xargs -r jobq retry
             """
     )
 
