@@ -1197,6 +1197,9 @@ public actor JobStore {
         "dependency \(id) " + (state == .failed ? "failed" : "was cancelled")
     }
 
+    /// Linux's `MAX_ARG_STRLEN`: the limit on one argument or environment string, its NUL included.
+    static let maximumArgumentBytes = 32 * 4096
+
     static func failureText(exitCode: Int?, signal: Int?) -> String {
         if let signal { return "killed by signal \(signal)" }
         if let exitCode { return "exit status \(exitCode)" }
@@ -1212,12 +1215,21 @@ public actor JobStore {
         return nil
     }
 
-    static func problem(with request: JobRequest) -> String? {
+    /// What is wrong with `request` (an empty command, a relative directory, …), or `nil`:
+    /// what `enqueue` refuses, for a client to check before it opens the database.
+    public static func problem(with request: JobRequest) -> String? {
         if let problem = problem(withQueueName: request.queue) { return problem }
         switch request.command {
         case .argv(let argv) where argv.first?.isEmpty ?? true: return "the command is empty"
         case .shell(let script) where script.isEmpty: return "the shell script is empty"
         default: break
+        }
+        // Linux passes no single argument or environment string of 128 KiB or more to a program
+        // (MAX_ARG_STRLEN): such a job could be stored but never started.
+        let arguments = request.command.executableArgv + request.environment.map { $0.key + "=" + $0.value }
+        if let long = arguments.first(where: { $0.utf8.count >= maximumArgumentBytes }) {
+            return "an argument or environment variable of \(long.utf8.count) bytes is more than Linux passes to a "
+                + "program (\(maximumArgumentBytes - 1)); put it in a file"
         }
         if !request.workingDirectory.hasPrefix("/") {
             return "the working directory must be an absolute path, not '\(request.workingDirectory)'"

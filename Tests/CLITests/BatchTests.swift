@@ -129,4 +129,21 @@ struct BatchTests {
             #expect(try await cli.show(1)["command"] as? [String] == argv)
         }
     }
+
+    @Test("an argument Linux cannot pass to a program (128 KiB or more) is refused at enqueue, naming the line")
+    func argumentTooLongToRun() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let script = String(repeating: "x", count: 128 * 1024)
+            let line = try JSONSerialization.data(withJSONObject: ["shell": script])
+            let result = try await cli.run(["add", "--batch", "-"], stdin: Array(line) + [UInt8(ascii: "\n")])
+            #expect(result.exitStatus == 64, "\(result)")
+            #expect(
+                result.stderrText == "jobq: line 1: an argument or environment variable of 131072 bytes is more than "
+                    + "Linux passes to a program (131071); put it in a file\n")
+            #expect(!cli.databaseExists)
+            // One byte less is accepted.
+            let fits = try JSONSerialization.data(withJSONObject: ["shell": String(script.dropFirst())])
+            try await cli.succeed(["add", "--batch", "-"], stdin: Array(fits) + [UInt8(ascii: "\n")])
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import JobqCore
+import JobqStore
 
 /// One job to enqueue as the user described it — by `add`'s options or by a `--batch`
 /// line — before it is checked and turned into a `JobRequest`.
@@ -55,7 +56,7 @@ struct JobSpec: Equatable {
             case .delay(let delay): now.advanced(by: delay)
             case .at(let instant): instant
             }
-        return JobRequest(
+        let request = JobRequest(
             queue: queue,
             command: command,
             workingDirectory: try absoluteDirectory(currentDirectory: currentDirectory),
@@ -67,6 +68,9 @@ struct JobSpec: Equatable {
             backoff: backoff,
             dependencies: dependencies
         )
+        // What the store would refuse, found before the database is opened.
+        if let problem = JobStore.problem(with: request) { throw .usage(problem) }
+        return request
     }
 
     private func absoluteDirectory(currentDirectory: String?) throws(CLIError) -> String {
