@@ -109,6 +109,45 @@ import Testing
         }
     }
 
+    @Test func anIdleQueuesWorkerEndsAndComesBackWithWork() async throws {
+        let clock = ManualClock()
+        try await DispatcherHarness.run(concurrency: 1, idleTimeout: .seconds(60), clock: clock) { _ in
+        } _: { harness in
+            for queue in ["a", "b", "c"] { try await harness.enqueue(2, queue: queue) }
+            for queue in ["a", "b", "c"] { try await harness.join(queue) }
+            // Consumers and producers each wait out a minute of idleness; a worker ends once its
+            // consumers have (a minute or two).
+            try await waitUntil("three idle workers ended", timeout: .seconds(20)) {
+                if harness.log.count("queue idle; its worker ends") == 3 { return true }
+                if clock.sleepers(forAtLeast: .seconds(59)) > 0 { clock.advance(by: .seconds(60)) }
+                return false
+            }
+            // Work brings a worker back.
+            try await harness.enqueue(1, queue: "b")
+            try await harness.join("b")
+            #expect(try await harness.count(.succeeded, queue: "b") == 3)
+        }
+    }
+
+    @Test func aDependentReleasedInAQueueWithoutAWorkerRuns() async throws {
+        let gate = Gate()
+        // A clock that stands still: no idle timeout or poll can be what starts the worker.
+        try await DispatcherHarness.run(clock: ManualClock()) { job in
+            if job.queue == "first" { await gate.wait() }
+        } _: { harness in
+            defer { gate.open() }
+            let first = try await harness.enqueue(1, queue: "first")
+            // Nothing in "then" can run yet: no worker is started for it.
+            let then = try await harness.enqueue(1, queue: "then", after: first)
+            try await waitUntil("the first job running", timeout: .seconds(20)) {
+                try await harness.job(first[0]).state == .running
+            }
+            gate.open()
+            try await harness.join("then")
+            #expect(try await harness.job(then[0]).state == .succeeded)
+        }
+    }
+
     @Test func pausingReleasesBufferedJobsAndResumingRunsThem() async throws {
         let gate = Gate()
         try await DispatcherHarness.run(concurrency: 1, capacity: 5) { _ in

@@ -155,6 +155,8 @@ public final class Dispatcher: Service {
                 while !self.state.withLock({ $0.stopping }) {
                     await self.claimable.wait()
                     for worker in self.state.withLock({ Array($0.workers.values) }) { worker.wake() }
+                    // A queue whose worker has ended may have work again (a dependent released).
+                    self.wake.signal()
                 }
             }
             var lastVersion: Int64 = -1
@@ -240,7 +242,9 @@ public final class Dispatcher: Service {
         }
     }
 
-    /// Creates, updates or replaces workers to match the `queues` table, then wakes them.
+    /// Creates, updates or replaces workers to match the `queues` table, then wakes them. A
+    /// queue without a worker gets one only when it has work (jobs due or delayed) or is paused
+    /// (a worker that holds nothing); idle workers end by themselves (`QueueWorker`).
     private func reconcile(_ group: inout DiscardingTaskGroup) async throws {
         let settings = try await store.queueSettings()
         for queue in settings {
@@ -249,14 +253,16 @@ public final class Dispatcher: Service {
                 capacity: max(1, queue.capacity ?? configuration.defaultCapacity),
                 idleTimeout: queue.idleTimeout ?? configuration.defaultIdleTimeout,
                 paused: queue.paused)
-            let (existing, pool) = state.withLock { state -> (QueueWorker?, QueuePool) in
-                let pool = state.pools[queue.name] ?? QueuePool(limit: wanted.concurrency)
-                state.pools[queue.name] = pool
-                return (state.workers[queue.name], pool)
-            }
+            let existing = state.withLock { $0.workers[queue.name] }
             if let existing, existing.capacity == wanted.capacity {
                 existing.update(wanted)
                 continue
+            }
+            if existing == nil, !queue.paused, try await store.nextDueTime(queue: queue.name) == nil { continue }
+            let pool = state.withLock { state -> QueuePool in
+                let pool = state.pools[queue.name] ?? QueuePool(limit: wanted.concurrency)
+                state.pools[queue.name] = pool
+                return pool
             }
             if let existing {
                 logger.info(
@@ -273,9 +279,23 @@ public final class Dispatcher: Service {
                 return true
             }
             guard added else { return }
-            group.addTask { await worker.run() }
+            group.addTask {
+                await worker.run()
+                self.workerEnded(worker)
+            }
         }
         for worker in state.withLock({ Array($0.workers.values) }) { worker.wake() }
+    }
+
+    /// Forgets a worker that ended (idle, or stopped), unless a newer one replaced it, and looks
+    /// at the store again: work may have come for its queue while it was ending.
+    private func workerEnded(_ worker: QueueWorker) {
+        state.withLock { state in
+            guard state.workers[worker.name] === worker else { return }
+            state.workers[worker.name] = nil
+            if let pool = state.pools[worker.name], pool.active == 0 { state.pools[worker.name] = nil }
+        }
+        wake.signal()
     }
 
     private func forwardCancelRequests() async throws {

@@ -8,7 +8,10 @@ import Synchronization
 /// `AsyncQueue` — claiming again once half of it is free, so memory is at most the capacity
 /// whatever the backlog, at one claim per half buffer — and a pool of consumers, up to the
 /// queue's concurrency, takes jobs from it and runs them. A consumer that waits longer than
-/// the idle timeout ends; the pool grows again when work arrives.
+/// the idle timeout ends; the pool grows again when work arrives. A worker whose queue has had
+/// nothing to do (nothing due or delayed, no consumer, not paused) for an idle timeout ends too,
+/// so a daemon that has seen many queues holds workers only for the busy ones; the dispatcher
+/// starts a new one when work comes.
 ///
 /// There is one producer per queue: all claims go through the store's single connection, so
 /// more producers would only wait on each other.
@@ -181,7 +184,8 @@ final class QueueWorker: Sendable {
                     let wait = clock.timestamp().duration(to: nextDue)
                     if wait > .zero { _ = await producerWake.wait(timeout: wait, on: clock) }
                 } else {
-                    await producerWake.wait()
+                    let idleTimeout = live.withLock { $0.idleTimeout }
+                    if await !producerWake.wait(timeout: idleTimeout, on: clock), retireIfIdle() { return }
                 }
             }
         }
@@ -195,6 +199,22 @@ final class QueueWorker: Sendable {
             let highest = try? await store.highestClaimablePriority(queue: name, now: clock.timestamp())
         else { return false }
         return highest > lowest
+    }
+
+    /// Ends this worker if its queue is idle: nothing in memory, no consumer, not paused (the
+    /// caller found nothing due or delayed). Returns whether it did.
+    private func retireIfIdle() -> Bool {
+        guard buffer.count == 0, ownConsumers.withLock({ $0 }) == 0 else { return false }
+        let retired = live.withLock { live -> Bool in
+            guard !live.paused, !live.stopping else { return false }
+            live.stopping = true
+            return true
+        }
+        guard retired else { return false }
+        logger.debug("queue idle; its worker ends")
+        buffer.shutdown()
+        poolWake.signal()
+        return true
     }
 
     // MARK: Consumers
