@@ -12,31 +12,37 @@ import Testing
 struct FuzzTests {
     private static let now = Timestamp(milliseconds: 1_700_000_000_000)
 
+    // The in-process loops run on threads of their own (`runOnOwnThread`): pure CPU work for
+    // seconds, which would otherwise hold the cooperative pool and starve the other tests.
+
     @Test("--batch input: never a crash; a rejection names a real, non-blank line; acceptance takes every line")
-    func batchParser() throws {
-        var inputs = BatchInputs(random: SeededRandom(seed: FuzzBudget.seed))
-        var failures: [String] = []
-        var accepted = 0
-        for number in 0..<FuzzBudget.cases {
-            let bytes = inputs.input()
-            let lines = Self.lines(bytes)
-            let nonBlank = lines.indices.filter { !lines[$0].allSatisfy { $0 == 0x20 || $0 == 0x09 } }.map { $0 + 1 }
-            do {
-                let specs = try BatchParser.parse(bytes, defaults: JobSpec(command: .argv([])), now: Self.now)
-                accepted += 1
-                if specs.map(\.line) != nonBlank {
-                    failures.append("case \(number): parsed lines \(specs.map(\.line)), expected \(nonBlank)")
-                }
-                for (_, spec) in specs { _ = try? spec.request(now: Self.now, currentDirectory: "/tmp") }
-            } catch {
-                guard case .usage(let message) = error,
-                    let number = Int(message.prefix { $0 != ":" }.dropFirst("line ".count)),
-                    message.hasPrefix("line "), nonBlank.contains(number)
-                else {
-                    failures.append("case \(number): \(error) (non-blank lines: \(nonBlank.prefix(10)))")
-                    continue
+    func batchParser() async throws {
+        let (failures, accepted) = try await runOnOwnThread {
+            var inputs = BatchInputs(random: SeededRandom(seed: FuzzBudget.seed))
+            var failures: [String] = []
+            var accepted = 0
+            for number in 0..<FuzzBudget.cases {
+                let bytes = inputs.input()
+                let lines = Self.lines(bytes)
+                let nonBlank = lines.indices.filter { !Self.isBlank(lines[$0]) }.map { $0 + 1 }
+                do throws(CLIError) {
+                    let specs = try BatchParser.parse(bytes, defaults: JobSpec(command: .argv([])), now: Self.now)
+                    accepted += 1
+                    if specs.map(\.line) != nonBlank {
+                        failures.append("case \(number): parsed lines \(specs.map(\.line)), expected \(nonBlank)")
+                    }
+                    for (_, spec) in specs { _ = try? spec.request(now: Self.now, currentDirectory: "/tmp") }
+                } catch {
+                    guard case .usage(let message) = error,
+                        let number = Int(message.prefix { $0 != ":" }.dropFirst("line ".count)),
+                        message.hasPrefix("line "), nonBlank.contains(number)
+                    else {
+                        failures.append("case \(number): \(error) (non-blank lines: \(nonBlank.prefix(10)))")
+                        continue
+                    }
                 }
             }
+            return (failures, accepted)
         }
         #expect(failures.isEmpty, "\(failures.count) failures, e.g. \(failures.prefix(5))")
         #expect(accepted > 0 && accepted < FuzzBudget.cases, "the inputs exercise both outcomes")
@@ -44,49 +50,67 @@ struct FuzzTests {
     }
 
     @Test("a JSON text the batch reader accepts is JSON to Foundation too")
-    func jsonAgreesWithFoundation() {
-        var inputs = BatchInputs(random: SeededRandom(seed: FuzzBudget.seed &+ 1))
-        var failures: [String] = []
-        for _ in 0..<FuzzBudget.cases {
-            var line = Array(inputs.validLine().line.utf8)
-            if inputs.random.oneIn(2) { line = inputs.mutate(line) }
-            guard String(validating: line, as: UTF8.self) != nil, (try? JSONValue.parse(line)) != nil else { continue }
-            if (try? JSONSerialization.jsonObject(with: Data(line), options: .fragmentsAllowed)) == nil {
-                failures.append(String(decoding: line, as: UTF8.self))
+    func jsonAgreesWithFoundation() async throws {
+        let failures = try await runOnOwnThread {
+            var inputs = BatchInputs(random: SeededRandom(seed: FuzzBudget.seed &+ 1))
+            var failures: [String] = []
+            for _ in 0..<FuzzBudget.cases {
+                var line = Array(inputs.validLine().line.utf8)
+                if inputs.random.oneIn(2) { line = inputs.mutate(line) }
+                guard String(validating: line, as: UTF8.self) != nil, (try? JSONValue.parse(line)) != nil else {
+                    continue
+                }
+                if (try? JSONSerialization.jsonObject(with: Data(line), options: .fragmentsAllowed)) == nil {
+                    failures.append(String(decoding: line, as: UTF8.self))
+                }
             }
+            return failures
         }
         #expect(failures.isEmpty, "accepted but not JSON: \(failures.prefix(5))")
     }
 
     @Test("well-formed batch lines mean exactly what they say")
-    func validLinesRoundTrip() throws {
-        var inputs = BatchInputs(random: SeededRandom(seed: FuzzBudget.seed &+ 2))
-        for _ in 0..<min(FuzzBudget.cases, 5_000) {
-            let (line, words, shell, queue) = inputs.validLine()
-            let specs = try BatchParser.parse(Array(line.utf8), defaults: JobSpec(command: .argv([])), now: Self.now)
-            let spec = try #require(specs.first?.spec, "\(line)")
-            #expect(spec.command == (shell ? .shell(words[0]) : .argv(words)), "\(line)")
-            #expect(spec.queue == queue ?? JobRequest.defaultQueue, "\(line)")
+    func validLinesRoundTrip() async throws {
+        let failures = try await runOnOwnThread {
+            var inputs = BatchInputs(random: SeededRandom(seed: FuzzBudget.seed &+ 2))
+            var failures: [String] = []
+            for _ in 0..<min(FuzzBudget.cases, 5_000) {
+                let (line, words, shell, queue) = inputs.validLine()
+                let specs = try BatchParser.parse(
+                    Array(line.utf8), defaults: JobSpec(command: .argv([])), now: Self.now)
+                guard let spec = specs.first?.spec,
+                    spec.command == (shell ? .shell(words[0]) : .argv(words)),
+                    spec.queue == queue ?? JobRequest.defaultQueue
+                else {
+                    failures.append(line)
+                    continue
+                }
+            }
+            return failures
         }
+        #expect(failures.isEmpty, "read otherwise than written: \(failures.prefix(5))")
     }
 
     @Test("command lines: never a crash; a rejection is help (0) or a usage error (64) with a message")
-    func argumentParser() {
-        var inputs = ArgumentInputs(random: SeededRandom(seed: FuzzBudget.seed &+ 3))
-        var failures: [String] = []
-        var parsed = 0
-        for _ in 0..<FuzzBudget.cases {
-            let arguments = inputs.arguments()
-            do {
-                _ = try JobqCommand.parseAsRoot(arguments)
-                parsed += 1
-            } catch {
-                let status = JobqCommand.exitCode(for: error).rawValue
-                let message = JobqCommand.fullMessage(for: error)
-                if status != 0 && status != 64 || status == 64 && message.isEmpty {
-                    failures.append("\(arguments): exit \(status), \(message.debugDescription)")
+    func argumentParser() async throws {
+        let (failures, parsed) = try await runOnOwnThread {
+            var inputs = ArgumentInputs(random: SeededRandom(seed: FuzzBudget.seed &+ 3))
+            var failures: [String] = []
+            var parsed = 0
+            for _ in 0..<FuzzBudget.cases {
+                let arguments = inputs.arguments()
+                do {
+                    _ = try JobqCommand.parseAsRoot(arguments)
+                    parsed += 1
+                } catch {
+                    let status = JobqCommand.exitCode(for: error).rawValue
+                    let message = JobqCommand.fullMessage(for: error)
+                    if status != 0 && status != 64 || status == 64 && message.isEmpty {
+                        failures.append("\(arguments): exit \(status), \(message.debugDescription)")
+                    }
                 }
             }
+            return (failures, parsed)
         }
         #expect(failures.isEmpty, "\(failures.count) failures, e.g. \(failures.prefix(5))")
         #expect(parsed > 0 && parsed < FuzzBudget.cases, "the inputs exercise both outcomes")
@@ -140,6 +164,10 @@ struct FuzzTests {
             #expect(failures.isEmpty, "\(failures.count) failures, e.g. \(failures.prefix(5))")
             print("fuzz jobq binary: \(FuzzBudget.processCases) cases (seed \(FuzzBudget.seed))")
         }
+    }
+
+    private static func isBlank(_ line: ArraySlice<UInt8>) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
     }
 
     private static func rows(_ probe: DatabaseProbe) throws -> Int {
