@@ -43,6 +43,9 @@ final class QueueWorker: Sendable {
     private let refillRoom: Int
     /// Set while the producer waits for `refillRoom`; the consumer that makes it tells it.
     private let waitingForRoom = Atomic<Bool>(false)
+    /// Set by `wake()`: jobs may have come that outrank those in memory. A wake-up for room
+    /// alone leaves it, so a busy queue does not ask the store on every refill.
+    private let storeChanged = Atomic<Bool>(false)
 
     init(
         name: String, settings: Settings, pool: QueuePool, store: JobStore, executor: JobExecutor,
@@ -91,6 +94,7 @@ final class QueueWorker: Sendable {
 
     /// Something may have changed in the store: new, due or unblocked jobs.
     func wake() {
+        storeChanged.store(true, ordering: .sequentiallyConsistent)
         producerWake.signal()
         poolWake.signal()
     }
@@ -134,7 +138,9 @@ final class QueueWorker: Sendable {
                 await producerWake.wait()
                 continue
             }
-            if let lowest = lowestBuffered, await isOutranked(lowest) {
+            if let lowest = lowestBuffered, storeChanged.exchange(false, ordering: .sequentiallyConsistent),
+                await isOutranked(lowest)
+            {
                 // A higher-priority job came after these were taken into memory: they go back,
                 // and the next claim takes them again behind it.
                 logger.debug("a job outranks those in memory; releasing them", metadata: ["jobs": "\(buffer.count)"])
