@@ -63,10 +63,7 @@ public struct ProcessRunner: JobRunner {
         control.onStop { _ in child.terminateGroup(grace: grace) }
 
         // `jobq logs --follow` reads the output so far, which the dispatcher saves now and then.
-        control.provideOutput {
-            let output = child.output()
-            return CapturedOutput(child.output())
-        }
+        control.provideOutput { CapturedOutput(child.output()) }
         // Throws only when this task is cancelled (the daemon going away without a drain).
         let termination = try? await child.wait()
         let output = child.output()
