@@ -302,6 +302,29 @@ public actor JobStore {
         return count
     }
 
+    /// The jobs that were cancelled because one of `ids` failed or was cancelled, and so on down
+    /// (the cascade's cancellations, not a user's): what a retry of `ids` must take along to
+    /// resume a whole pipeline. In id order, without `ids` themselves.
+    public func cascadeCancelledDependents(of ids: [JobID]) throws(StoreError) -> [JobID] {
+        try read {
+            let statement = try connection.prepare(
+                """
+                WITH RECURSIVE down (id) AS (
+                    SELECT value FROM json_each(?1)
+                    UNION
+                    SELECT d.job_id FROM job_dependencies AS d
+                    JOIN down ON d.depends_on = down.id
+                    JOIN jobs AS j ON j.id = d.job_id
+                    WHERE j.state = 'cancelled' AND j.cancel_requested = 0 AND j.error LIKE 'dependency %')
+                SELECT id FROM down WHERE id NOT IN (SELECT value FROM json_each(?1)) ORDER BY id
+                """)
+            try statement.bind(Self.jsonList(ids), at: 1)
+            var dependents: [JobID] = []
+            while try statement.step() { dependents.append(statement.int64(at: 0)) }
+            return dependents
+        }
+    }
+
     /// Puts failed and cancelled jobs back to `pending`, due now, with a fresh retry budget
     /// (`failures` = 0; `attempts` keeps counting starts). Jobs in other states are left alone.
     /// A retried job whose dependency is still failed or cancelled (and not retried in the same

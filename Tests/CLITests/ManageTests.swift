@@ -132,6 +132,25 @@ struct ManageTests {
         }
     }
 
+    @Test("retry --dependents takes along the jobs the cascade cancelled, not those a user cancelled")
+    func retryWithDependents() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let first = try await cli.add(["true"])
+            let second = try await cli.add(["--after", String(first), "true"])
+            let third = try await cli.add(["--after", String(second), "true"])
+            let mine = try await cli.add(["--after", String(first), "true"])
+            try await cli.succeed(["cancel", String(mine)])
+            // Cancelling the first cascades down the pipeline.
+            try await cli.succeed(["cancel", String(first)])
+            #expect(try await cli.show(third)["error"] as? String == "dependency \(first) was cancelled")
+
+            let result = try await cli.succeed(["retry", "--dependents", String(first)])
+            #expect(result.stdoutText == "\(first) pending\n\(second) pending\n\(third) pending\n")
+            #expect(try await cli.show(third)["unmet_deps"] as? Int == 1)
+            #expect(try await cli.show(mine)["state"] as? String == "cancelled")
+        }
+    }
+
     @Test("logs prints the stored output; --follow streams until the job ends")
     func logs() async throws {
         try await withCLI { (cli: CLI) async throws in

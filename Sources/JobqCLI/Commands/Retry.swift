@@ -9,10 +9,13 @@ struct Retry: ParsableCommand {
         abstract: "Put failed or cancelled jobs back to pending.",
         discussion: """
             All or nothing: if a job does not exist or is not failed or cancelled, nothing is \
-            retried and the exit status is 1.
+            retried and the exit status is 1. A retried job is due at once (its --delay or --at \
+            is not applied again). The jobs that were cancelled because it failed stay cancelled \
+            unless --dependents takes them along, down the whole pipeline.
 
             Examples:
               jobq retry 42
+              jobq retry --dependents 42
               jobq list --state failed --json | jq -r '.[].id' | xargs -r jobq retry
             """
     )
@@ -22,6 +25,9 @@ struct Retry: ParsableCommand {
     @Argument(help: ArgumentHelp("The jobs to retry.", valueName: "id"))
     var ids: [JobIDArgument]
 
+    @Flag(help: "Also retry the jobs that were cancelled because these failed (and theirs, and so on).")
+    var dependents = false
+
     func validate() throws {
         guard !ids.isEmpty else { throw ValidationError("name at least one job id") }
     }
@@ -29,7 +35,8 @@ struct Retry: ParsableCommand {
     func run() throws {
         let database = Database(global, environment: ProcessEnvironment.current)
         let ids = self.ids.uniqueIDs
-        let retried: [JobID: JobState]? = try database.reading { store in
+        let dependents = self.dependents
+        let retried: (ids: [JobID], states: [JobID: JobState])? = try database.reading { store in
             let before = try store.states(of: ids)
             for id in ids {
                 guard let state = before[id] else { throw database.jobNotFound(id) }
@@ -38,9 +45,10 @@ struct Retry: ParsableCommand {
                         "job \(id) is \(state.rawValue); only failed or cancelled jobs can be retried")
                 }
             }
-            return try store.retry(ids, now: .now())
+            let all = dependents ? ids + (try store.cascadeCancelledDependents(of: ids)) : ids
+            return (all, try store.retry(all, now: .now()))
         }
-        guard let after = retried else { throw database.jobNotFound(ids[0]) }
+        guard let (ids, after) = retried else { throw database.jobNotFound(ids[0]) }
         OutputStream.standardOutput.write(ids.map { "\($0) \(after[$0]?.rawValue ?? "pending")\n" }.joined())
         // A job whose dependency is still failed or cancelled is cancelled again at once.
         let blocked = ids.filter { after[$0] == .cancelled }
