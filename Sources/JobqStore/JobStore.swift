@@ -249,11 +249,11 @@ public actor JobStore {
     /// Cancels jobs: a pending one becomes `cancelled` at once (and so do its pending dependents,
     /// transitively); a running one gets `cancel_requested` and stays `running` until the daemon
     /// has stopped it; a finished one is left alone. All or nothing.
-    /// - Returns: each job's state after the call.
+    /// - Returns: what was done to each job, decided in the same transaction as the change.
     /// - Throws: `StoreError.jobNotFound` for an unknown id (and nothing is changed).
-    public func cancel(_ ids: [JobID], now: Timestamp = .now()) throws(StoreError) -> [JobID: JobState] {
+    public func cancel(_ ids: [JobID], now: Timestamp = .now()) throws(StoreError) -> [JobID: CancelOutcome] {
         let result = try write {
-            var result: [JobID: JobState] = [:]
+            var result: [JobID: CancelOutcome] = [:]
             for id in ids {
                 guard let state = try state(of: id) else { throw StoreError.jobNotFound(id) }
                 switch state {
@@ -264,9 +264,9 @@ public actor JobStore {
                     let statement = try connection.prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ?1")
                     try statement.bind(id, at: 1)
                     try statement.run()
-                    result[id] = .running
+                    result[id] = .stopping
                 case .succeeded, .failed, .cancelled:
-                    result[id] = state
+                    result[id] = .alreadyEnded(state)
                 }
             }
             return result

@@ -72,6 +72,16 @@ public struct Job: Sendable, Hashable {
     public var process: ProcessRecord?
 }
 
+/// What `JobStore.cancel` did to one job, decided in the same transaction as the change.
+public enum CancelOutcome: Sendable, Hashable {
+    /// It was pending and is now cancelled (its pending dependents with it).
+    case cancelled
+    /// It is running: the daemon stops its process group, then records it cancelled.
+    case stopping
+    /// It had ended already, in this state; nothing changed.
+    case alreadyEnded(JobState)
+}
+
 /// A queue's own settings; `nil` means "follow the daemon's default".
 public struct QueueSettings: Sendable, Hashable {
     /// The queue.

@@ -166,6 +166,7 @@ import Testing
         let root = try await store.enqueue([request("root")], now: t0)[0]
         let child = try await store.enqueue([request("child", after: [root.id])], now: t0)[0]
         #expect(try await store.cancel([root.id], now: t0) == [root.id: .cancelled])
+        #expect(try await store.cancel([root.id], now: t0) == [root.id: .alreadyEnded(.cancelled)])
         #expect(try await store.job(child.id)?.error == "dependency \(root.id) was cancelled")
     }
 

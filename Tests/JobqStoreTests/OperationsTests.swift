@@ -104,7 +104,7 @@ import Testing
         #expect(try await store.job(jobs[1].id)?.state == .pending)  // the failed call changed nothing
 
         let result = try await store.cancel(jobs.map(\.id), now: t0 + 10)
-        #expect(result == [jobs[0].id: .running, jobs[1].id: .cancelled, jobs[2].id: .cancelled])
+        #expect(result == [jobs[0].id: .stopping, jobs[1].id: .cancelled, jobs[2].id: .alreadyEnded(.cancelled)])
         let cancelled = try #require(try await store.job(jobs[1].id))
         #expect(cancelled.finishedAt == t0 + 10 && cancelled.error == "cancelled by request")
         #expect(try await store.job(jobs[0].id)?.cancelRequested == true)

@@ -44,19 +44,21 @@ struct Cancel: ParsableCommand {
             return
         }
         let ids = self.ids.uniqueIDs
-        let results: [(id: JobID, before: JobState, after: JobState)]? = try database.reading { store in
-            let before = try store.states(of: ids)
-            if let missing = ids.first(where: { before[$0] == nil }) { throw database.jobNotFound(missing) }
-            let after = try store.cancel(ids, now: .now())
-            return ids.map { (id: $0, before: before[$0]!, after: after[$0] ?? before[$0]!) }
+        let outcomes: [JobID: CancelOutcome]? = try database.reading { store in
+            do {
+                return try store.cancel(ids, now: .now())
+            } catch StoreError.jobNotFound(let missing) {
+                throw database.jobNotFound(missing)
+            }
         }
-        guard let results else { throw database.jobNotFound(ids[0]) }
+        guard let outcomes else { throw database.jobNotFound(ids[0]) }
         var output = ""
-        for result in results {
-            switch (result.before, result.after) {
-            case (_, .cancelled) where !result.before.isTerminal: output += "\(result.id) cancelled\n"
-            case (.running, .running): output += "\(result.id) cancelling (running; stops when jobqd ends it)\n"
-            default: output += "\(result.id) already \(result.before.rawValue)\n"
+        for id in ids {
+            switch outcomes[id] {
+            case .cancelled: output += "\(id) cancelled\n"
+            case .stopping: output += "\(id) cancelling (running; stops when jobqd ends it)\n"
+            case .alreadyEnded(let state): output += "\(id) already \(state.rawValue)\n"
+            case nil: break
             }
         }
         stdout.write(output)
