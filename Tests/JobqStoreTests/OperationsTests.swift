@@ -147,13 +147,19 @@ import Testing
         #expect(third.map(\.id) == [jobs[0].id] && third[0].attempt == 3)
     }
 
-    @Test func retryOfADependentWaitsForARetriedDependency() async throws {
-        let store = try await makeStore()
+    /// A parent job that failed, and its child, cancelled by the cascade.
+    private func failedParentWithCancelledChild(_ store: JobStore) async throws -> (parent: Job, child: Job) {
         let parent = try await store.enqueue([request("parent")], now: t0)[0]
         let child = try await store.enqueue([request("child", after: [parent.id])], now: t0)[0]
         let run = try await store.start(now: t0)[0]
         _ = try await store.finish(run, .failed(exitCode: 1, signal: nil, reason: nil), at: t0 + 1)
         #expect(try await store.job(child.id)?.state == .cancelled)
+        return (parent, child)
+    }
+
+    @Test func retryOfADependentWaitsForARetriedDependency() async throws {
+        let store = try await makeStore()
+        let (parent, child) = try await failedParentWithCancelledChild(store)
 
         // Alone, the child is cancelled again: its dependency is still failed.
         #expect(try await store.retry([child.id], now: t0 + 2) == [child.id: .cancelled])
@@ -215,11 +221,7 @@ import Testing
 
     @Test func purgeKeepsWhatARemainingJobDependsOn() async throws {
         let store = try await makeStore()
-        let failed = try await store.enqueue([request("a")], now: t0)[0]
-        let dependent = try await store.enqueue([request("b", after: [failed.id])], now: t0)[0]
-        let run = try await store.start(now: t0)[0]
-        _ = try await store.finish(run, .failed(exitCode: 1, signal: nil, reason: nil), at: t0 + 1)
-        #expect(try await store.job(dependent.id)?.state == .cancelled)
+        let (failed, dependent) = try await failedParentWithCancelledChild(store)
         // The failed job stays while its cancelled dependent does: a retry of that one must still see it.
         #expect(try await store.purge(olderThan: nil, states: [.failed], now: t0 + 100) == 0)
         #expect(try await store.job(dependent.id)?.dependencies == [failed.id])
