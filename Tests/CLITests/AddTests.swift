@@ -197,6 +197,16 @@ struct AddTests {
         }
     }
 
+    @Test("--after on a database that does not exist yet fails without creating it")
+    func afterOnAMissingDatabase() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let result = try await cli.run(["add", "--after", "5", "true"])
+            #expect(result.exitStatus == 1, "\(result)")
+            #expect(result.stderrText == "jobq: no job 5 in \(cli.database) (named by --after); nothing was enqueued\n")
+            #expect(!cli.databaseExists)
+        }
+    }
+
     @Test("a command line as long as the OS allows is stored whole")
     func hugeCommandLine() async throws {
         try await withCLI { (cli: CLI) async throws in

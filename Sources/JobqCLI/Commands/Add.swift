@@ -170,6 +170,10 @@ struct Add: ParsableCommand {
             lines = [nil]
         }
         let database = Database(global, environment: environment)
+        // No database yet means no job for --after to name: fail without creating one.
+        if let dependency = requests.lazy.flatMap(\.dependencies).first, !FileSystem.exists(database.path) {
+            throw Self.dependencyFailure(dependency, requests: requests, lines: lines, database: database)
+        }
         let store = try database.openCreating()
         let jobs: [Job]
         do {
