@@ -163,12 +163,23 @@ struct AddTests {
         }
     }
 
-    @Test("an empty --cwd is a usage error, not the current directory")
-    func emptyWorkingDirectory() async throws {
+    /// Refusals that leave no database behind: arguments, exit status, the message (`DB` stands
+    /// for the database's path).
+    static let refusals: [([String], Int32, String)] = [
+        // An empty --cwd is a mistake, not the current directory.
+        (["add", "--cwd", "", "pwd"], 64, "jobq: the working directory is empty\n"),
+        // No database yet means no job for --after to name.
+        (["add", "--after", "5", "true"], 1, "jobq: no job 5 in DB (named by --after); nothing was enqueued\n"),
+    ]
+
+    @Test(
+        "an empty --cwd, or --after on a database that does not exist yet, fails without creating it",
+        arguments: refusals)
+    func refusedWithoutADatabase(arguments: [String], status: Int32, message: String) async throws {
         try await withCLI { (cli: CLI) async throws in
-            let result = try await cli.run(["add", "--cwd", "", "pwd"])
-            #expect(result.exitStatus == 64, "\(result)")
-            #expect(result.stderrText == "jobq: the working directory is empty\n")
+            let result = try await cli.run(arguments)
+            #expect(result.exitStatus == status, "\(result)")
+            #expect(result.stderrText == message.replacingOccurrences(of: "DB", with: cli.database))
             #expect(!cli.databaseExists)
         }
     }
@@ -193,16 +204,6 @@ struct AddTests {
             let result = try await cli.run(["add", option, "-1", "true"])
             #expect(result.exitStatus == 64, "\(result)")
             #expect(result.stderrText.contains("The value '-1' is invalid for '\(option)"), "\(result)")
-            #expect(!cli.databaseExists)
-        }
-    }
-
-    @Test("--after on a database that does not exist yet fails without creating it")
-    func afterOnAMissingDatabase() async throws {
-        try await withCLI { (cli: CLI) async throws in
-            let result = try await cli.run(["add", "--after", "5", "true"])
-            #expect(result.exitStatus == 1, "\(result)")
-            #expect(result.stderrText == "jobq: no job 5 in \(cli.database) (named by --after); nothing was enqueued\n")
             #expect(!cli.databaseExists)
         }
     }
