@@ -104,14 +104,7 @@ extension ProcessSupervisor {
     /// The live processes adopted from outside this process's session, other than the children its
     /// supervisors spawned (which also live in sessions of their own). Only a subreaper adopts.
     public static func adoptedProcesses() -> [AdoptedProcess] {
-        let me = getpid()
-        let ourSession = getsid(0)
-        let candidates = (ProcessStat.allPIDs() ?? []).compactMap { pid -> ProcessStat? in
-            guard let stat = ProcessStat.read(pid: pid), stat.parentPID == me, stat.session != ourSession,
-                stat.isLive
-            else { return nil }
-            return stat
-        }
+        let candidates = ProcessStat.childrenInOtherSessions().filter(\.isLive)
         guard !candidates.isEmpty else { return [] }
         let adopted = trackedChildren.withLock { tracked in candidates.filter { !tracked.contains($0.pid) } }
         return adopted.map { stat in

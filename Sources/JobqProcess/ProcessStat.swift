@@ -26,6 +26,18 @@ public struct ProcessStat: Sendable, Hashable {
         return parse(bytes)
     }
 
+    /// This process's children that live in another session, exited or not: the jobs its
+    /// supervisors started (each in a session of its own), and, in a subreaper, what a job left
+    /// behind when its parent exited. Children that other code here started share our session.
+    static func childrenInOtherSessions() -> [ProcessStat] {
+        let me = getpid()
+        let ourSession = getsid(0)
+        return (allPIDs() ?? []).compactMap { pid in
+            guard let stat = read(pid: pid), stat.parentPID == me, stat.session != ourSession else { return nil }
+            return stat
+        }
+    }
+
     /// The pids of the processes that exist now (the numeric entries of `/proc`); `nil` when `/proc`
     /// cannot be read.
     public static func allPIDs() -> [Int32]? {

@@ -429,12 +429,7 @@ final class SupervisorLoop {
     /// Returns `false`, having reaped nothing, when a spawn was under way: its child may be such a zombie
     /// whose pid is not counted yet.
     private func reapOrphans() -> Bool {
-        let me = getpid()
-        let ourSession = getsid(0)
-        let candidates = (ProcessStat.allPIDs() ?? []).filter { pid in
-            guard let stat = ProcessStat.read(pid: pid) else { return false }
-            return stat.parentPID == me && !stat.isLive && stat.session != ourSession
-        }
+        let candidates = ProcessStat.childrenInOtherSessions().filter { !$0.isLive }.map(\.pid)
         guard !candidates.isEmpty else { return true }
         // A candidate is a zombie, so its pid cannot be reused before somebody reaps it; holding the lock
         // while reaping keeps spawns from starting meanwhile. Zombies reap without blocking.
