@@ -164,14 +164,18 @@ public struct Daemon: Sendable {
     private func recover(_ store: JobStore) async throws {
         let interrupted = try await store.interruptedRuns()
         let grace = configuration.killGrace
-        let databasePath = configuration.databasePath
+        // One scan for every run: this database's processes by the run they carry the marks of.
+        let marked =
+            interrupted.isEmpty
+            ? [:]
+            : ProcessSupervisor.processGroups(
+                whereEnvironment: "JOBQ_DB", is: configuration.databasePath,
+                keyedBy: ["JOBQ_JOB_ID", "JOBQ_ATTEMPT"])
         await withDiscardingTaskGroup { group in
             for run in interrupted {
                 // The recorded group, and every group whose processes carry the run's marks: those
                 // of a run whose process was not recorded yet, and what left the group (setsid).
-                var groups = ProcessSupervisor.processGroups(withEnvironment: [
-                    "JOBQ_DB=\(databasePath)", "JOBQ_JOB_ID=\(run.id)", "JOBQ_ATTEMPT=\(run.attempt)",
-                ])
+                var groups = marked[[String(run.id), String(run.attempt)]] ?? []
                 if let recorded = run.process {
                     groups.removeAll { $0.processGroup == recorded.processGroup }
                     groups.append((recorded.processGroup, recorded.startTime))

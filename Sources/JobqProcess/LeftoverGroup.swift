@@ -64,29 +64,26 @@ extension ProcessSupervisor {
 }
 
 extension ProcessSupervisor {
-    /// The process groups of live processes whose environment holds every one of `entries`
-    /// (`NAME=value`), each with its leader's start time (0 when the leader is gone), as
-    /// `stopLeftoverGroup` takes them.
+    /// The process groups of live processes whose environment sets `name` to `value`, keyed by
+    /// the values of `keys` in that environment ("" where one is missing), each with
+    /// its leader's start time (0 when the leader is gone), as `stopLeftoverGroup` takes them.
+    /// One scan of `/proc`, however many keys are asked about.
     ///
-    /// How a daemon finds what a run of a crashed daemon left behind when the crash came between
-    /// the spawn and the write of the run's process record: the job's processes, and whatever
-    /// they start, inherit the job's environment. Zombies, unreadable processes, this process's
-    /// own group and groups 0 and 1 are left out.
+    /// How a daemon finds what the runs of a crashed daemon left behind: the job's processes,
+    /// and whatever they start, inherit the job's environment. Zombies, unreadable processes,
+    /// this process's own group and groups 0 and 1 are left out.
     public static func processGroups(
-        withEnvironment entries: [String]
-    ) -> [(processGroup: Int32, leaderStartTime: UInt64)] {
-        let wanted = entries.map { Array($0.utf8) }
-        var groups = Set<Int32>()
-        for pid in ProcessStat.allPIDs() ?? [] {
-            guard pid != getpid(),
-                let environment = readSmallFile("/proc/\(pid)/environ")?.split(separator: 0),
-                wanted.allSatisfy({ entry in environment.contains { $0.elementsEqual(entry) } }),
-                let stat = ProcessStat.read(pid: pid), stat.isLive, stat.processGroup > 1,
-                stat.processGroup != getpgrp()
+        whereEnvironment name: String, is value: String, keyedBy keys: [String]
+    ) -> [[String]: [(processGroup: Int32, leaderStartTime: UInt64)]] {
+        var groups: [[String]: Set<Int32>] = [:]
+        for pid in ProcessStat.allPIDs() ?? [] where pid != getpid() {
+            let environment = environment(of: pid)
+            guard environment[name] == value, let stat = ProcessStat.read(pid: pid), stat.isLive,
+                stat.processGroup > 1, stat.processGroup != getpgrp()
             else { continue }
-            groups.insert(stat.processGroup)
+            groups[keys.map { environment[$0] ?? "" }, default: []].insert(stat.processGroup)
         }
-        return groups.sorted().map { ($0, ProcessStat.startTime(of: $0) ?? 0) }
+        return groups.mapValues { $0.sorted().map { ($0, ProcessStat.startTime(of: $0) ?? 0) } }
     }
 }
 
