@@ -1244,12 +1244,15 @@ public actor JobStore {
         if let problem = problem(withQueueName: request.queue) { return problem }
         switch request.command {
         case .argv(let argv) where argv.first?.isEmpty ?? true: return "the command is empty"
-        case .shell(let script) where script.isEmpty: return "the shell script is empty"
+        case .shell(let script) where script.allSatisfy(\.isWhitespace): return "the shell script is empty"
         default: break
+        }
+        let arguments = request.command.executableArgv + request.environment.map { $0.key + "=" + $0.value }
+        if arguments.contains(where: { $0.utf8.contains(0) }) {
+            return "the command or environment contains a NUL character, which no program can receive"
         }
         // Linux passes no single argument or environment string of 128 KiB or more to a program
         // (MAX_ARG_STRLEN): such a job could be stored but never started.
-        let arguments = request.command.executableArgv + request.environment.map { $0.key + "=" + $0.value }
         if let long = arguments.first(where: { $0.utf8.count >= maximumArgumentBytes }) {
             return "an argument or environment variable of \(long.utf8.count) bytes is more than Linux passes to a "
                 + "program (\(maximumArgumentBytes - 1)); put it in a file"
@@ -1263,6 +1266,7 @@ public actor JobStore {
         if let key = request.environment.keys.first(where: { $0.isEmpty || $0.contains("=") }) {
             return "invalid environment variable name '\(key)'"
         }
+        if let bad = request.dependencies.first(where: { $0 <= 0 }) { return "invalid job id \(bad) in after" }
         return nil
     }
 }

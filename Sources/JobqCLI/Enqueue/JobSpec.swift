@@ -28,28 +28,6 @@ struct JobSpec: Equatable {
     ///   - now: the instant `--delay` counts from.
     ///   - currentDirectory: the directory of `jobq` itself; `nil` if it cannot be read.
     func request(now: Timestamp, currentDirectory: String?) throws(CLIError) -> JobRequest {
-        switch command {
-        case .argv(let argv):
-            guard let first = argv.first, !first.isEmpty else { throw .usage("empty command: nothing to run") }
-            if argv.contains(where: { $0.utf8.contains(0) }) {
-                throw .usage("the command contains a NUL character, which no program can receive")
-            }
-        case .shell(let script):
-            guard !script.allSatisfy(\.isWhitespace) else { throw .usage("empty command: nothing to run") }
-            if script.utf8.contains(0) { throw .usage("the shell command contains a NUL character") }
-        }
-        guard !queue.isEmpty else { throw .usage("the queue name is empty") }
-        if queue.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw .usage("the queue name '\(queue.displaySafe)' contains a control character (newline, tab, …)")
-        }
-        if let timeout, timeout <= .zero { throw .usage("the timeout must be more than 0") }
-        guard retries >= 0 else { throw .usage("retries must be 0 or more, not \(retries)") }
-        if let bad = dependencies.first(where: { $0 <= 0 }) { throw .usage("invalid job id \(bad) in after") }
-        for (key, value) in environment {
-            if key.isEmpty || key.contains("=") || key.utf8.contains(0) || value.utf8.contains(0) {
-                throw .usage("invalid environment variable name '\(key.displaySafe)'")
-            }
-        }
         let notBefore: Timestamp? =
             switch start {
             case .now: nil
@@ -68,7 +46,8 @@ struct JobSpec: Equatable {
             backoff: backoff,
             dependencies: dependencies
         )
-        // What the store would refuse, found before the database is opened.
+        // What the store would refuse (an empty command, a bad queue name, …), found before the
+        // database is opened.
         if let problem = JobStore.problem(with: request) { throw .usage(problem) }
         return request
     }
