@@ -79,6 +79,7 @@ let package = Package(
                 "JobqProcess",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // The thin `jobqd` executable: flags, logging setup, then JobqDaemon.

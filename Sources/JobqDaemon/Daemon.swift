@@ -3,6 +3,7 @@ import JobqProcess
 import JobqStore
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -51,6 +52,9 @@ public struct Daemon: Sendable {
                 "kill.grace": "\(DurationText.format(configuration.killGrace))",
                 "durability": "\(configuration.durability)",
             ])
+        // Watched from the start, so that the first stop signal is counted even during start-up:
+        // the service group handles that one (the graceful stop), `endDrainNow()` the next.
+        let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let notifier = SystemdNotifier(environment: environment)
         let lock = try await acquireLock()
         defer { withExtendedLifetime(lock) {} }
@@ -94,6 +98,11 @@ public struct Daemon: Sendable {
             if let interval = notifier.watchdogInterval {
                 let watchdog = Watchdog(notifier: notifier, interval: interval, store: store)
                 group.addTask { await watchdog.run() }
+            }
+            group.addTask {
+                var signals = stopSignals.makeAsyncIterator()
+                guard await signals.next() != nil, await signals.next() != nil else { return }
+                dispatcher.endDrainNow()
             }
             if subreaper {
                 group.addTask {

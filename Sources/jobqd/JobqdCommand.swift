@@ -16,7 +16,8 @@ struct JobqdCommand: AsyncParsableCommand {
         abstract: "The jobq daemon: runs the jobs that `jobq add` enqueues.",
         discussion: """
             Runs until SIGTERM or SIGINT, then stops taking jobs, lets running ones finish \
-            within --drain-timeout, and puts the rest back to pending. One daemon per database.
+            within --drain-timeout, and puts the rest back to pending. A second SIGTERM or SIGINT \
+            ends the drain at once. One daemon per database.
 
             Example: jobqd --db /tmp/demo.db --concurrency 4 --log-level debug
             """,
@@ -43,7 +44,10 @@ struct JobqdCommand: AsyncParsableCommand {
 
     @Option(
         parsing: .unconditional,
-        help: "On SIGTERM, how long running jobs may go on before they are stopped and put back.")
+        help: """
+            On SIGTERM, how long running jobs may go on before they are stopped and put back (a second \
+            SIGTERM: at once).
+            """)
     var drainTimeout: DurationOption = DurationOption(.seconds(30))
 
     @Option(parsing: .unconditional, help: "Between SIGTERM and SIGKILL when a job's process group is stopped.")

@@ -73,6 +73,26 @@ struct LifecycleTests {
         }
     }
 
+    @Test("A second stop signal ends the drain at once: the running job is stopped and goes back to pending")
+    func secondSignalEndsDrain() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon(["--drain-timeout": "1h"])
+            let id = try await scenario.addShell("exec sleep 600")
+            try await scenario.waitUntilRunning(id)
+
+            daemon.process.send(SIGTERM)
+            try await daemon.waitForNotification("STOPPING=1")
+            #expect(!daemon.hasExited)
+            daemon.process.send(SIGINT)
+            let exit = try await daemon.waitForExit()
+            #expect(exit.exitStatus == 0, "\(exit.termination)")
+            #expect(daemon.log.contains("asked to stop again"), "\(daemon.log)")
+            let job = try await scenario.job(id)
+            #expect(job.state == .pending && job.attempts == 1 && job.failures == 0, "\(Scenario.summary(job))")
+            #expect(!job.claimed)
+        }
+    }
+
     @Test("SIGKILL mid-run: the restarted daemon stops the leftover group first, then reruns the job")
     func crashRecovery() async throws {
         try await withScenario { scenario in

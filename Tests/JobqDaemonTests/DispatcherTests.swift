@@ -345,6 +345,20 @@ import Testing
         }
     }
 
+    @Test func endDrainNowStopsTheRunningJobWithoutWaitingForTheTimeout() async throws {
+        try await withOneLongJob(drainTimeout: .seconds(600)) { harness, id, waitUntilStopped in
+            harness.dispatcher.stop()
+            harness.dispatcher.endDrainNow()
+            // Stopped long before the drain timeout (10 minutes), and back to pending.
+            try await waitUntilStopped()
+            try await waitUntil("job back to pending", timeout: .seconds(20)) {
+                try await harness.job(id).state == .pending
+            }
+            let job = try await harness.job(id)
+            #expect(job.attempts == 1 && job.failures == 0 && !job.claimed)
+        }
+    }
+
     @Test func aFailedDependencyCancelsItsDependents() async throws {
         struct Failure: Error {}
         try await DispatcherHarness.run { job in

@@ -24,6 +24,8 @@ public final class Dispatcher: Service {
     private let wake = WakeSignal()
     /// Rung by `stop()`: starts the drain timeout.
     private let stopRequested = WakeSignal()
+    /// Rung by `endDrainNow()`: the drain ends without waiting for its timeout.
+    private let drainEndRequested = WakeSignal()
     /// Rung once no job runs any more and none will start: ends the output saver.
     private let drained = WakeSignal()
     /// Rung after results are written that may have made jobs claimable (retries,
@@ -90,6 +92,14 @@ public final class Dispatcher: Service {
         claimable.signal()
     }
 
+    /// Ends the drain at once, as if its timeout had passed: running jobs are stopped and go back
+    /// to pending. Starts the stop first if it has not begun. `jobqd` calls it on a second SIGTERM
+    /// or SIGINT, for whoever will not wait out `--drain-timeout`.
+    public func endDrainNow() {
+        stop()
+        drainEndRequested.signal()
+    }
+
     /// Runs until `stop()` (or graceful shutdown, or cancellation) and the drain ends.
     public func run() async throws {
         await withGracefulShutdownHandler {
@@ -103,7 +113,7 @@ public final class Dispatcher: Service {
         }
     }
 
-    private enum Finished { case workers, drainTimeout }
+    private enum Finished { case workers, drainTimeout, drainEndRequested }
 
     private func runUntilDrained() async {
         await withDiscardingTaskGroup { outer in
@@ -125,14 +135,18 @@ public final class Dispatcher: Service {
                 drain.addTask {
                     // Starts counting when the stop begins, not before.
                     while !self.state.withLock({ $0.stopping }) { await self.stopRequested.wait() }
-                    try? await self.clock.sleep(for: self.configuration.drainTimeout)
-                    return .drainTimeout
+                    let endRequested = await self.drainEndRequested.wait(
+                        timeout: self.configuration.drainTimeout, on: self.clock)
+                    return endRequested ? .drainEndRequested : .drainTimeout
                 }
-                if await drain.next() == .drainTimeout {
+                let finished = await drain.next()
+                if finished != .workers {
                     let count = running.count
                     if count > 0 {
                         logger.warning(
-                            "drain timeout passed; stopping running jobs, which go back to pending",
+                            finished == .drainTimeout
+                                ? "drain timeout passed; stopping running jobs, which go back to pending"
+                                : "asked to stop again; stopping running jobs now, which go back to pending",
                             metadata: ["jobs.running": "\(count)"])
                     }
                     running.stopAll(.interrupted)
