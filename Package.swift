@@ -77,6 +77,7 @@ let package = Package(
                 "JobqQueue",
                 "JobqStore",
                 "JobqProcess",
+                "CJobqSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

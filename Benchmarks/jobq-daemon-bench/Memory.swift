@@ -79,4 +79,36 @@ enum Memory {
             idle: idle, loaded: loaded, peak: max(peak, loaded), highWater: try daemon.status("VmHWM"),
             buffered: Int(buffered ?? 0))
     }
+
+    /// VmRSS after each of `rounds` bursts of `queues` one-job queues, each measured once the
+    /// burst's jobs are done and its queues' workers have idled out (`--idle-timeout 1s`): what a
+    /// daemon keeps after queues that come and go. KiB, one figure per round.
+    static func afterQueueBursts(jobqd executable: String, queues: Int, rounds: Int) async throws -> [Int] {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/queues.db"
+            let client = try await JobStore(path: path)
+            let daemon = try await Jobqd.start(executable, databasePath: path, arguments: ["--idle-timeout", "1s"])
+            do {
+                var figures: [Int] = []
+                for round in 1...rounds {
+                    _ = try await client.enqueue(
+                        (0..<queues).map { index in
+                            JobRequest(
+                                queue: "burst\(round)-\(index)", command: .argv(["/bin/true"]), workingDirectory: "/")
+                        })
+                    try await waitUntil("burst \(round) done", timeout: .seconds(300), interval: .milliseconds(50)) {
+                        try await client.unfinishedCount() == 0
+                    }
+                    // Twice the idle timeout: every worker of the burst has ended.
+                    try await Task.sleep(for: .seconds(2.5))
+                    figures.append(try daemon.status("VmRSS"))
+                }
+                await daemon.stop()
+                return figures
+            } catch {
+                await daemon.stop()
+                throw error
+            }
+        }
+    }
 }

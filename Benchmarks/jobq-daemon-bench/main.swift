@@ -122,6 +122,13 @@ do {
                 baseline: "idle: \(mebibytes(result.idle))",
                 ratio: Stats.ratio(Double(result.peak) / Double(result.idle)), target: "≤ 40, flat",
                 met: result.peak <= 40 * 1024))
+        let bursts = try await Memory.afterQueueBursts(jobqd: jobqd, queues: 3_000, rounds: 3)
+        rows.append(
+            Row(
+                figure: "jobqd VmRSS after each of 3 bursts of 3,000 one-job queues, once idle (MiB)",
+                jobq: bursts.map(mebibytes).joined(separator: " / "),
+                baseline: "idle: \(mebibytes(result.idle))",
+                ratio: Stats.ratio(Double(bursts.last ?? 0) / Double(result.idle)), target: "no target; flat"))
     }
 } catch {
     print("jobq-daemon-bench: \(error)")

@@ -2,6 +2,7 @@
 #include "CJobqSystem.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -37,6 +38,10 @@ void jobq_name_current_thread(const char *name) {
 
 int jobq_pidfd_open(pid_t pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int jobq_release_free_memory(void) {
+    return malloc_trim(0);
 }
 
 int jobq_set_child_subreaper(void) {

@@ -27,6 +27,9 @@ void jobq_name_current_thread(const char *name);
 /// pidfd_open(2): a descriptor that becomes readable when process `pid` exits; -1 with errno on failure.
 int jobq_pidfd_open(pid_t pid);
 
+/// malloc_trim(0): gives the heap's free pages back to the system; 1 if it released any.
+int jobq_release_free_memory(void);
+
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this process.
 int jobq_set_child_subreaper(void);
 

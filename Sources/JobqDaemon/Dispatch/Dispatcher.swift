@@ -1,3 +1,4 @@
+import CJobqSystem
 import JobqCore
 import JobqStore
 import Logging
@@ -40,7 +41,12 @@ public final class Dispatcher: Service {
         var pools: [String: QueuePool] = [:]
         var stopping = false
         var ready = false
+        /// When `workerEnded` last gave free memory back to the system.
+        var memoryReleasedAt: ContinuousClock.Instant?
     }
+
+    /// The most often `workerEnded` gives free memory back while other queues stay busy.
+    static let memoryReleaseInterval = Duration.seconds(10)
 
     /// - Parameters:
     ///   - store: the daemon's store (already recovered).
@@ -303,12 +309,22 @@ public final class Dispatcher: Service {
 
     /// Forgets a worker that ended (idle, or stopped), unless a newer one replaced it, and looks
     /// at the store again: work may have come for its queue while it was ending.
+    ///
+    /// Also gives the heap's free pages back to the system when the last worker ends, or at most
+    /// every `memoryReleaseInterval` while others run: glibc keeps what a burst of queues freed
+    /// (3 rounds of 3,000 one-job queues left `jobqd` at 99 MB resident instead of 27 MB).
     private func workerEnded(_ worker: QueueWorker) {
-        state.withLock { state in
-            guard state.workers[worker.name] === worker else { return }
+        let now = ContinuousClock.now
+        let releaseMemory = state.withLock { state -> Bool in
+            guard state.workers[worker.name] === worker else { return false }
             state.workers[worker.name] = nil
             if let pool = state.pools[worker.name], pool.active == 0 { state.pools[worker.name] = nil }
+            let due = state.memoryReleasedAt.map { now - $0 >= Self.memoryReleaseInterval } ?? true
+            guard state.workers.isEmpty || due else { return false }
+            state.memoryReleasedAt = now
+            return true
         }
+        if releaseMemory { _ = jobq_release_free_memory() }
         wake.signal()
     }
 
