@@ -112,7 +112,7 @@ let package = Package(
         ),
         // The thin `jobq` executable: hands the process arguments to JobqCLI. Linked statically
         // (Swift runtime, SQLite, libc): no dynamic loader at start halves `jobq --version` and
-        // takes ~1.7 ms off every `jobq add` (docs/benchmarks.md, "Startup").
+        // takes ~1.7 ms off every `jobq add` (docs/benchmarks.md, "End to end").
         .executableTarget(
             name: "jobq",
             dependencies: ["JobqCLI"],
