@@ -23,12 +23,30 @@ enum DaemonLatency {
         var direct: [Double] = []
     }
 
-    static func run(jobqd executable: String, probe: [String], samples count: Int) async throws -> Samples {
+    /// - Parameter otherQueues: first runs that many one-job queues through the daemon (started
+    ///   with `--idle-timeout 1s`) and lets their workers idle out: what a daemon whose database
+    ///   has seen many queue names pays on every enqueue.
+    static func run(
+        jobqd executable: String, probe: [String], samples count: Int, otherQueues: Int = 0
+    ) async throws -> Samples {
         try await withTemporaryDirectory { directory in
             let path = directory + "/jobqd.db"
             let client = try await JobStore(path: path)
-            let daemon = try await Jobqd.start(executable, databasePath: path)
+            let daemon = try await Jobqd.start(
+                executable, databasePath: path, arguments: otherQueues > 0 ? ["--idle-timeout", "1s"] : [])
             do {
+                if otherQueues > 0 {
+                    _ = try await client.enqueue(
+                        (0..<otherQueues).map { index in
+                            JobRequest(queue: "other-\(index)", command: .argv(["/bin/true"]), workingDirectory: "/")
+                        })
+                    try await waitUntil(
+                        "the other queues' jobs done", timeout: .seconds(300), interval: .milliseconds(50)
+                    ) {
+                        try await client.unfinishedCount() == 0
+                    }
+                    try await Task.sleep(for: .seconds(3))
+                }
                 let samples = try await measure(count, probe: probe, client: client)
                 await daemon.stop()
                 return samples

@@ -526,6 +526,66 @@ public actor JobStore {
         }
     }
 
+    /// The queues a daemon has to look after, with their settings: those with work (a job that is
+    /// due or delayed, as `nextDueTime` counts them), those paused, and those in `names` (the ones
+    /// it has workers for, so that new settings reach them). One statement, whose cost grows with
+    /// these queues rather than with every queue name the database has seen: it walks the ready
+    /// and delayed indexes one queue at a time (a loose index scan) and finds the paused queues
+    /// by their own index.
+    public func queuesToServe(including names: [String]) throws(StoreError) -> [(
+        settings: QueueSettings, hasWork: Bool
+    )] {
+        try read {
+            let statement = try connection.prepare(Self.queuesToServeSQL)
+            try statement.bind(JSONText.encode(names), at: 1)
+            var queues: [(QueueSettings, Bool)] = []
+            while try statement.step() {
+                queues.append(
+                    (
+                        QueueSettings(
+                            name: statement.string(at: 0) ?? "", concurrency: statement.optionalInt(at: 1),
+                            capacity: statement.optionalInt(at: 2),
+                            idleTimeout: statement.optionalInt64(at: 3).map { .milliseconds($0) },
+                            paused: statement.int(at: 4) != 0),
+                        statement.int(at: 5) != 0
+                    ))
+            }
+            return queues
+        }
+    }
+
+    /// Each recursive step finds the next queue name in `jobs_ready` (or `jobs_delayed`) after the
+    /// last one with a single index seek; ?1 is a JSON array of queue names to include anyway.
+    static let queuesToServeSQL = """
+        WITH RECURSIVE
+        ready (queue) AS (
+            SELECT (SELECT queue FROM jobs INDEXED BY jobs_ready
+                    WHERE state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
+                    ORDER BY queue LIMIT 1)
+            UNION ALL
+            SELECT (SELECT queue FROM jobs INDEXED BY jobs_ready
+                    WHERE queue > ready.queue AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
+                    ORDER BY queue LIMIT 1)
+            FROM ready WHERE ready.queue IS NOT NULL),
+        later (queue) AS (
+            SELECT (SELECT queue FROM jobs INDEXED BY jobs_delayed
+                    WHERE state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
+                    ORDER BY queue LIMIT 1)
+            UNION ALL
+            SELECT (SELECT queue FROM jobs INDEXED BY jobs_delayed
+                    WHERE queue > later.queue AND state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
+                    ORDER BY queue LIMIT 1)
+            FROM later WHERE later.queue IS NOT NULL),
+        busy (queue) AS (SELECT queue FROM ready WHERE queue IS NOT NULL
+                         UNION SELECT queue FROM later WHERE queue IS NOT NULL)
+        SELECT name, concurrency, capacity, idle_timeout_ms, paused, name IN busy FROM queues
+        WHERE name IN (SELECT queue FROM busy UNION SELECT value FROM json_each(?1))
+        UNION
+        SELECT name, concurrency, capacity, idle_timeout_ms, paused, name IN busy FROM queues INDEXED BY queues_paused
+        WHERE paused = 1
+        ORDER BY name
+        """
+
     /// Jobs left `running` by a daemon that is gone, with the processes they had: stop those
     /// before calling `requeueInterrupted` (which forgets them).
     public func interruptedRuns() throws(StoreError) -> [InterruptedRun] {

@@ -17,6 +17,7 @@ public enum Schema {
         Migration(version: 1, name: "initial schema: jobs, job_dependencies, queues, queue_stats", sql: version1),
         Migration(version: 2, name: "jobs_readable view with ISO-8601 times", sql: version2),
         Migration(version: 3, name: "jobs.stdout_bytes and stderr_bytes: all the output of an attempt", sql: version3),
+        Migration(version: 4, name: "queues_paused index", sql: version4),
     ]
 
     /// The schema version this build creates and understands.
@@ -114,5 +115,11 @@ public enum Schema {
         ALTER TABLE jobs ADD COLUMN stderr_bytes INTEGER NOT NULL DEFAULT 0;
         UPDATE jobs SET stdout_bytes = coalesce(length(stdout_tail), 0), stderr_bytes = coalesce(length(stderr_tail), 0)
         WHERE stdout_tail IS NOT NULL OR stderr_tail IS NOT NULL;
+        """
+
+    /// The paused queues without a scan of every queue the database has seen: the daemon looks
+    /// them up on every wake-up (`JobStore.queuesToServe`).
+    static let version4 = """
+        CREATE INDEX queues_paused ON queues (name) WHERE paused = 1;
         """
 }

@@ -28,6 +28,11 @@ public final class LogCapture: Sendable {
         records.withLock { $0.filter { $0.message == message }.count }
     }
 
+    /// How many records had exactly this message and, among their metadata, the pair `key=value`.
+    public func count(_ message: String, with key: String, _ value: String) -> Int {
+        records.withLock { $0.filter { $0.message == message && $0.text.contains(" \(key)=\(value)") }.count }
+    }
+
     /// The records of error level or worse, as text: message and metadata.
     public var errors: [String] {
         records.withLock { $0.filter { $0.level >= .error }.map(\.text) }

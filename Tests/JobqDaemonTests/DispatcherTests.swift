@@ -129,6 +129,29 @@ import Testing
         }
     }
 
+    @Test func anIdleQueuesWorkerEndsWhileOtherQueuesKeepTheDispatcherBusy() async throws {
+        let clock = ManualClock()
+        try await DispatcherHarness.run(concurrency: 1, idleTimeout: .seconds(60), clock: clock) { _ in
+        } _: { harness in
+            try await harness.enqueue(1, queue: "idle")
+            try await harness.join("idle")
+            // A job in another queue every 30 s: each rings the dispatcher, which must not wake
+            // (and so keep alive) the worker of a queue that has nothing to do.
+            for _ in 0..<12 where harness.log.count("queue idle; its worker ends", with: "queue.name", "idle") == 0 {
+                try await harness.enqueue(1, queue: "busy")
+                try await harness.join("busy")
+                try await waitUntil("the idle queue's timers armed", timeout: .seconds(20)) {
+                    clock.sleepers(forAtLeast: .seconds(1)) > 0
+                }
+                clock.advance(by: .seconds(30))
+            }
+            try await waitUntil("the idle queue's worker ended", timeout: .seconds(20)) {
+                harness.log.count("queue idle; its worker ends", with: "queue.name", "idle") == 1
+            }
+            #expect(harness.log.count("queue idle; its worker ends", with: "queue.name", "busy") == 0)
+        }
+    }
+
     @Test func aDependentReleasedInAQueueWithoutAWorkerRuns() async throws {
         let gate = Gate()
         // A clock that stands still: no idle timeout or poll can be what starts the worker.

@@ -196,6 +196,28 @@ import Testing
         }
     }
 
+    @Test func queuesToServeAreThoseWithWorkPausedOrNamed() async throws {
+        let store = try await makeStore()
+        let first = try await store.enqueue([request(queue: "first")], now: t0)[0]
+        _ = try await store.enqueue(
+            [
+                request(queue: "ready"), request(queue: "ready"), request(queue: "later", notBefore: t0 + 60_000),
+                request(queue: "blocked", after: [first.id]), request(queue: "held"), request(queue: "done"),
+                request(queue: "idle"), request(queue: "paused"),
+            ], now: t0)
+        // "held": its job is in a daemon's memory; "done": finished; "idle": cancelled.
+        _ = try await store.claim(queue: "held", limit: 1, now: t0)
+        _ = try await store.finish(try await store.start(queue: "done", now: t0)[0], .succeeded, at: t0)
+        _ = try await store.cancel(queue: "idle")
+        try await store.setPaused("paused", true)
+        _ = try await store.cancel(queue: "paused")
+
+        let served = try await store.queuesToServe(including: ["held", "unknown"])
+        #expect(served.map(\.settings.name) == ["first", "held", "later", "paused", "ready"])
+        #expect(served.filter(\.hasWork).map(\.settings.name) == ["first", "later", "ready"])
+        #expect(served.first { $0.settings.name == "paused" }?.settings.paused == true)
+    }
+
     @Test func purgeOnlyFinishedJobs() async throws {
         let store = try await makeStore()
         let jobs = try await store.enqueue([request("old"), request("new"), request("pending")], now: t0)

@@ -174,8 +174,8 @@ public final class Dispatcher: Service {
             group.addTask {
                 while !self.state.withLock({ $0.stopping }) {
                     await self.claimable.wait()
-                    for worker in self.state.withLock({ Array($0.workers.values) }) { worker.wake() }
-                    // A queue whose worker has ended may have work again (a dependent released).
+                    // The reconcile wakes the workers of the queues with work and starts the
+                    // missing ones (a queue whose worker has ended may have a dependent released).
                     self.wake.signal()
                 }
             }
@@ -262,12 +262,15 @@ public final class Dispatcher: Service {
         }
     }
 
-    /// Creates, updates or replaces workers to match the `queues` table, then wakes them. A
-    /// queue without a worker gets one only when it has work (jobs due or delayed) or is paused
-    /// (a worker that holds nothing); idle workers end by themselves (`QueueWorker`).
+    /// Creates, updates or replaces workers to match the `queues` table, and wakes those whose
+    /// queues have work. A queue without a worker gets one only when it has work (jobs due or
+    /// delayed) or is paused (a worker that holds nothing); idle workers end by themselves
+    /// (`QueueWorker`). Only queues with work, paused ones and those with workers are looked at,
+    /// and only workers with work are woken: a daemon whose database has seen thousands of queue
+    /// names spends nothing on the idle ones, and their workers can idle out between rings.
     private func reconcile(_ group: inout DiscardingTaskGroup) async throws {
-        let settings = try await store.queueSettings()
-        for queue in settings {
+        let served = try await store.queuesToServe(including: state.withLock { Array($0.workers.keys) })
+        for (queue, hasWork) in served {
             let wanted = QueueWorker.Settings(
                 concurrency: queue.concurrency ?? configuration.defaultConcurrency,
                 capacity: max(1, queue.capacity ?? configuration.defaultCapacity),
@@ -276,9 +279,10 @@ public final class Dispatcher: Service {
             let existing = state.withLock { $0.workers[queue.name] }
             if let existing, existing.capacity == wanted.capacity {
                 existing.update(wanted)
+                if hasWork { existing.wake() }
                 continue
             }
-            if existing == nil, !queue.paused, try await store.nextDueTime(queue: queue.name) == nil { continue }
+            if existing == nil, !queue.paused, !hasWork { continue }
             let pool = state.withLock { state -> QueuePool in
                 let pool = state.pools[queue.name] ?? QueuePool(limit: wanted.concurrency)
                 state.pools[queue.name] = pool
@@ -304,7 +308,6 @@ public final class Dispatcher: Service {
                 self.workerEnded(worker)
             }
         }
-        for worker in state.withLock({ Array($0.workers.values) }) { worker.wake() }
     }
 
     /// Forgets a worker that ended (idle, or stopped), unless a newer one replaced it, and looks

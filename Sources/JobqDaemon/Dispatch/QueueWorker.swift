@@ -67,7 +67,8 @@ final class QueueWorker: Sendable {
         if settings.paused { self.logger.info("queue paused") }
     }
 
-    /// Applies new settings live (capacity changes replace the worker instead).
+    /// Applies new settings live (capacity changes replace the worker instead), waking the
+    /// worker if they changed.
     func update(_ settings: Settings) {
         let concurrency = pool.limit
         pool.limit = settings.concurrency
@@ -89,7 +90,9 @@ final class QueueWorker: Sendable {
         if settings.paused != wasPaused {
             logger.info(settings.paused ? "queue paused" : "queue resumed")
         }
-        wake()
+        if settings.concurrency != concurrency || settings.idleTimeout != idleTimeout || settings.paused != wasPaused {
+            wake()
+        }
     }
 
     /// Something may have changed in the store: new, due or unblocked jobs.
