@@ -13,6 +13,28 @@ public enum FileSystem {
         return stat(path, &info) == 0 || errno == EACCES
     }
 
+    /// The current user's home directory as `/etc/passwd` gives it, or `nil` when the user has no
+    /// line there or no absolute home. The file is read directly rather than through
+    /// `getpwuid_r`: in the statically linked `jobq`, glibc's NSS modules (loaded with `dlopen`)
+    /// crash the process for a user that `files` does not know.
+    public static func homeDirectoryOfCurrentUser() -> String? {
+        guard let file = fopen("/etc/passwd", "re") else { return nil }
+        defer { fclose(file) }
+        let uid = String(getuid())
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0 {
+            guard let line, let text = String(validatingCString: line) else { continue }
+            // name:password:uid:gid:gecos:home:shell
+            let fields = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count >= 7, fields[2] == uid else { continue }
+            let home = String(fields[5])
+            return home.hasPrefix("/") ? home : nil
+        }
+        return nil
+    }
+
     /// The current working directory, or `nil` when it cannot be read (e.g. it was deleted).
     public static func currentDirectory() -> String? {
         guard let buffer = getcwd(nil, 0) else { return nil }

@@ -76,8 +76,12 @@ struct JobqdCommand: AsyncParsableCommand {
             JournalLogHandler(label: label, level: level, environment: environment)
         }
         let logger = Logger(label: "jobqd")
+        guard let databasePath = DatabaseLocation.resolve(explicit: db, environment: environment, for: .daemon) else {
+            logger.critical("cannot run: \(DatabaseLocation.noDefaultProblem)")
+            throw ExitCode.failure
+        }
         let configuration = DaemonConfiguration(
-            databasePath: absolute(DatabaseLocation.resolve(explicit: db, environment: environment, for: .daemon)),
+            databasePath: absolute(databasePath),
             defaultConcurrency: concurrency ?? DaemonConfiguration.processorCount,
             defaultCapacity: capacity,
             defaultIdleTimeout: idleTimeout.duration,

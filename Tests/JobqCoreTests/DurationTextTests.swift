@@ -50,8 +50,14 @@ import Testing
 
     @Test func environmentThenSystemThenXDG() {
         typealias Role = DatabaseLocation.Role
-        func resolve(_ environment: [String: String], existing: String? = nil, for role: Role = .client) -> String {
-            DatabaseLocation.resolve(explicit: nil, environment: environment, for: role) { $0 == existing }
+        func resolve(
+            _ environment: [String: String], existing: String? = nil, for role: Role = .client, home: String? = "/pw"
+        ) -> String? {
+            DatabaseLocation.resolve(explicit: nil, environment: environment, for: role) {
+                $0 == existing
+            } homeDirectory: {
+                home
+            }
         }
         #expect(resolve(["JOBQ_DB": "/y.db"], existing: "/var/lib/jobq/jobq.db") == "/y.db")
         // $STATE_DIRECTORY is jobqd's (systemd's StateDirectory=); another service's is not where jobq enqueues.
@@ -61,5 +67,10 @@ import Testing
         #expect(resolve([:], existing: "/var/lib/jobq/jobq.db") == "/var/lib/jobq/jobq.db")
         #expect(resolve(["XDG_STATE_HOME": "/s", "HOME": "/h"]) == "/s/jobq/jobq.db")
         #expect(resolve(["HOME": "/h"]) == "/h/.local/state/jobq/jobq.db")
+        // Without HOME, the password database's home; without either, no default at all.
+        #expect(resolve([:]) == "/pw/.local/state/jobq/jobq.db")
+        #expect(resolve(["HOME": ""]) == "/pw/.local/state/jobq/jobq.db")
+        #expect(resolve([:], home: nil) == nil)
+        #expect(resolve(["XDG_STATE_HOME": "/s"], home: nil) == "/s/jobq/jobq.db")
     }
 }

@@ -169,7 +169,7 @@ struct Add: ParsableCommand {
             requests = [try defaults.request(now: now, currentDirectory: currentDirectory)]
             lines = [nil]
         }
-        let database = Database(global, environment: environment)
+        let database = try Database(global, environment: environment)
         // No database yet means no job for --after to name: fail without creating one.
         if let dependency = requests.lazy.flatMap(\.dependencies).first, !FileSystem.exists(database.path) {
             throw Self.dependencyFailure(dependency, requests: requests, lines: lines, database: database)

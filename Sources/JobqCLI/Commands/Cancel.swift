@@ -33,7 +33,7 @@ struct Cancel: ParsableCommand {
     }
 
     func run() throws {
-        let database = Database(global, environment: ProcessEnvironment.current)
+        let database = try Database(global, environment: ProcessEnvironment.current)
         let stdout = OutputStream.standardOutput
         if let queue {
             let count =

@@ -26,7 +26,7 @@ struct Join: ParsableCommand {
     @OptionGroup var waiting: WaitOptions
 
     func run() throws {
-        let database = Database(global, environment: ProcessEnvironment.current)
+        let database = try Database(global, environment: ProcessEnvironment.current)
         guard let store = try database.openExisting() else { return }
         let watcher = waiting.watcher()
         let scope = queue.map { "queue \($0.displaySafe)" } ?? "all queues"

@@ -35,7 +35,7 @@ struct List: ParsableCommand {
 
     func run() throws {
         let environment = ProcessEnvironment.current
-        let database = Database(global, environment: environment)
+        let database = try Database(global, environment: environment)
         let jobs =
             try database.reading { store in
                 try store.jobs(queue: queue, state: state?.state, limit: limit == 0 ? nil : limit)

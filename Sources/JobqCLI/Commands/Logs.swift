@@ -28,7 +28,7 @@ struct Logs: ParsableCommand {
     var follow = false
 
     func run() throws {
-        let database = Database(global, environment: ProcessEnvironment.current)
+        let database = try Database(global, environment: ProcessEnvironment.current)
         let id = id.id
         guard let store = try database.openExisting() else { throw database.jobNotFound(id) }
         do {

@@ -56,7 +56,7 @@ extension QueuePausingCommand {
 
     func run() throws {
         let (queues, paused) = (self.queues, Self.pauses)
-        let database = Database(global, environment: ProcessEnvironment.current)
+        let database = try Database(global, environment: ProcessEnvironment.current)
         try database.writing { store in
             for queue in queues { try store.setPaused(queue, paused) }
         }

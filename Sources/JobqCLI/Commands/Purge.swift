@@ -32,7 +32,7 @@ struct Purge: ParsableCommand {
     }
 
     func run() throws {
-        let database = Database(global, environment: ProcessEnvironment.current)
+        let database = try Database(global, environment: ProcessEnvironment.current)
         let now = Timestamp.now()
         let states = state.isEmpty ? Set(JobState.allCases.filter(\.isTerminal)) : Set(state.map(\.state))
         let cutoff = olderThan.map { Timestamp(milliseconds: now.milliseconds - $0.duration.wholeMilliseconds) }

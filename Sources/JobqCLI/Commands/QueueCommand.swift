@@ -57,7 +57,7 @@ struct QueueSet: ParsableCommand {
     }
 
     func run() throws {
-        let database = Database(global, environment: ProcessEnvironment.current)
+        let database = try Database(global, environment: ProcessEnvironment.current)
         try database.writing { store in
             try store.updateQueue(
                 queue,
@@ -92,7 +92,7 @@ struct QueueShow: ParsableCommand {
 
     func run() throws {
         let environment = ProcessEnvironment.current
-        let database = Database(global, environment: environment)
+        let database = try Database(global, environment: environment)
         let settings =
             try database.reading { store in
                 try store.queueSettings().filter { queue == nil || $0.name == queue }

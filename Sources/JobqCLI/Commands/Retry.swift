@@ -33,7 +33,7 @@ struct Retry: ParsableCommand {
     }
 
     func run() throws {
-        let database = Database(global, environment: ProcessEnvironment.current)
+        let database = try Database(global, environment: ProcessEnvironment.current)
         let ids = self.ids.uniqueIDs
         let dependents = self.dependents
         let retried: (ids: [JobID], states: [JobID: JobState])? = try database.reading { store in

@@ -24,7 +24,7 @@ struct Show: ParsableCommand {
 
     func run() throws {
         let environment = ProcessEnvironment.current
-        let database = Database(global, environment: environment)
+        let database = try Database(global, environment: environment)
         let id = id.id
         let found = try database.reading { store in try store.job(id) }
         guard let found, let job = found else { throw database.jobNotFound(id) }

@@ -27,7 +27,7 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let environment = ProcessEnvironment.current
-        let database = Database(global, environment: environment)
+        let database = try Database(global, environment: environment)
         let stats =
             try database.reading { store in
                 try store.queueStats(queue: queue)

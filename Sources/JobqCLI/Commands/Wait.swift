@@ -29,7 +29,7 @@ struct Wait: ParsableCommand {
     }
 
     func run() throws {
-        let database = Database(global, environment: ProcessEnvironment.current)
+        let database = try Database(global, environment: ProcessEnvironment.current)
         let ids = self.ids.uniqueIDs
         let watcher = waiting.watcher()
         var display = waiting.progressDisplay()

@@ -29,9 +29,12 @@ struct Database {
     /// The resolved path (SPEC §4 order).
     let path: String
 
-    init(_ options: GlobalOptions, environment: [String: String]) {
-        path = DatabaseLocation.resolve(
-            explicit: options.db ?? GlobalOptions.leadingDatabase, environment: environment, for: .client)
+    init(_ options: GlobalOptions, environment: [String: String]) throws(CLIError) {
+        guard
+            let path = DatabaseLocation.resolve(
+                explicit: options.db ?? GlobalOptions.leadingDatabase, environment: environment, for: .client)
+        else { throw .failed(DatabaseLocation.noDefaultProblem) }
+        self.path = path
     }
 
     /// Opens the database for a command that writes, creating the file and its missing
