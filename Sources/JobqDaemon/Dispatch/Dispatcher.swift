@@ -151,8 +151,8 @@ public final class Dispatcher: Service {
                     if count > 0 {
                         logger.warning(
                             finished == .drainTimeout
-                                ? "drain timeout passed; stopping running jobs, which go back to pending"
-                                : "asked to stop again; stopping running jobs now, which go back to pending",
+                                ? "drain timeout passed; stopping the running jobs (interrupted ones go back to pending)"
+                                : "asked to stop again; stopping the running jobs now (interrupted ones go back to pending)",
                             metadata: ["jobs.running": "\(count)"])
                     }
                     running.stopAll(.interrupted)
