@@ -48,8 +48,17 @@ struct FormattingTests {
         #expect(try TimeText.parse("+1.5s", now: now) == Timestamp(milliseconds: 1_001_500))
         let local = try TimeText.parse("2030-01-02 03:04", now: now)
         #expect(TimeText.local(local) == "2030-01-02 03:04:00")
+        // A time of day: the next one, today or tomorrow (local time).
+        let morning = try TimeText.parse("2030-01-02 10:00", now: now)
+        #expect(try TimeText.parse("11:15", now: morning) == TimeText.parse("2030-01-02 11:15", now: now))
+        #expect(try TimeText.parse("10:00", now: morning) == morning)
+        #expect(try TimeText.parse("09:59:30", now: morning) == TimeText.parse("2030-01-03 09:59:30", now: now))
+        #expect(
+            try TimeText.parse("23:59", now: TimeText.parse("2030-12-31 23:59:01", now: now))
+                == TimeText.parse("2031-01-01 23:59", now: now))
         for bad in [
             "tomorrow", "2030-13-01 00:00", "2030-02-29 00:00", "2030-01-02T03:04:05+2", "+", "+x", "2030-01-02",
+            "24:00", "12:60", "9:05", "12:00:60", "12:00:", "12-00", "12:00Z",
         ] {
             #expect(throws: TimeText.ParseError.self, "\(bad)") { try TimeText.parse(bad, now: now) }
         }

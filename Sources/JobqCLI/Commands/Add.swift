@@ -18,7 +18,8 @@ struct Add: ParsableCommand {
             is durable when jobq add returns; a running jobqd is woken at once.
 
             --at takes RFC 3339 (2030-01-02T03:04:05Z, 2030-01-02T05:04:05+02:00), local time \
-            ('2030-01-02 03:04' or '2030-01-02 03:04:05'), or +DURATION from now (+90s, +5m).
+            ('2030-01-02 03:04' or '2030-01-02 03:04:05'), a time of day (14:30 or 14:30:15: the \
+            next one, today or tomorrow), or +DURATION from now (+90s, +5m).
 
             --batch reads one JSON object per line: {"cmd":["argv0","arg",...]} or \
             {"shell":"script"}, plus any of these keys: queue, priority, delay, at, timeout, \

@@ -12,6 +12,8 @@ import JobqCore
 ///   (a space may replace the `T`);
 /// - local wall-clock time without an offset: `2030-01-02 03:04` or `2030-01-02 03:04:05`
 ///   (also with `T`);
+/// - a local time of day, `14:30` or `14:30:15`: its next occurrence — today, or tomorrow
+///   when it has passed (as at(1) reads it);
 /// - a time relative to now: `+90s`, `+5m`, `+1.5h` (any duration `DurationText` reads).
 enum TimeText {
     /// Why a time did not parse; the message quotes the input and lists the accepted forms.
@@ -19,7 +21,7 @@ enum TimeText {
         var input: String
         var description: String {
             "invalid time '\(input)': expected RFC 3339 (2030-01-02T03:04:05Z), local 'YYYY-MM-DD HH:MM[:SS]',"
-                + " or +DURATION (e.g. +5m)"
+                + " a time of day 'HH:MM[:SS]', or +DURATION (e.g. +5m)"
         }
     }
 
@@ -31,8 +33,43 @@ enum TimeText {
             }
             return now.advanced(by: duration)
         }
-        guard let timestamp = parseDateTime(Array(text.utf8)) else { throw ParseError(input: text) }
+        guard let timestamp = parseDateTime(Array(text.utf8)) ?? nextTimeOfDay(Array(text.utf8), after: now) else {
+            throw ParseError(input: text)
+        }
         return timestamp
+    }
+
+    /// `HH:MM` or `HH:MM:SS` in local time: today's, or tomorrow's when today's is before `now`.
+    private static func nextTimeOfDay(_ bytes: [UInt8], after now: Timestamp) -> Timestamp? {
+        let digit = { (byte: UInt8) -> Int? in
+            byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte - UInt8(ascii: "0")) : nil
+        }
+        func pair(at index: Int) -> Int? {
+            guard let tens = digit(bytes[index]), let ones = digit(bytes[index + 1]) else { return nil }
+            return tens * 10 + ones
+        }
+        guard bytes.count == 5 || (bytes.count == 8 && bytes[5] == UInt8(ascii: ":")), bytes[2] == UInt8(ascii: ":"),
+            let hour = pair(at: 0), let minute = pair(at: 3), hour < 24, minute < 60
+        else { return nil }
+        let second = bytes.count == 8 ? pair(at: 6) : 0
+        guard let second, second < 60 else { return nil }
+        var time = time_t(now.milliseconds / 1000)
+        var fields = tm()
+        guard localtime_r(&time, &fields) != nil else { return nil }
+        for dayAhead in 0...1 {
+            var day = fields
+            day.tm_mday += Int32(dayAhead)
+            day.tm_hour = Int32(hour)
+            day.tm_min = Int32(minute)
+            day.tm_sec = Int32(second)
+            // Let the C library decide whether DST applies on that day (and normalize the date).
+            day.tm_isdst = -1
+            let seconds = mktime(&day)
+            guard seconds != -1 else { return nil }
+            let candidate = Timestamp(milliseconds: Int64(seconds) * 1000)
+            if candidate >= now || dayAhead == 1 { return candidate }
+        }
+        return nil
     }
 
     private static func parseDateTime(_ bytes: [UInt8]) -> Timestamp? {
