@@ -108,6 +108,17 @@ struct FormattingTests {
         #expect(table.render(color: false) == " ID  NAME\n  7  a\\nb\n123  x\n")
         #expect(table.render(color: false, width: 8) == " ID  NA…\n  7  a\\…\n123  x\n")
         #expect(table.render(color: true).contains("\u{1B}[1mID\u{1B}[0m"))
+        // Wide characters take two columns, combining marks none: the columns still line up.
+        var wide = Table([.init("QUEUE"), .init("N", .right), .init("COMMAND")])
+        wide.rows = [
+            [Table.Cell("日本"), Table.Cell("1"), Table.Cell("echo 🚀 done")],
+            [Table.Cell("e\u{301}te\u{301}"), Table.Cell("22"), Table.Cell("x")],
+        ]
+        #expect(
+            wide.render(color: false) == "QUEUE   N  COMMAND\n日本    1  echo 🚀 done\nété    22  x\n")
+        #expect(wide.render(color: false, width: 16).split(separator: "\n")[1] == "日本    1  echo…")
+        #expect("👨‍👩‍👧".terminalWidth == 2 && "a\u{200D}".terminalWidth == 1 && "ｶﾅ".terminalWidth == 2)
+        #expect("日本語".prefix(terminalWidth: 5) == "日本")
     }
 
     @Test("output shown by jobq show keeps lines and tabs, and escapes what could drive the terminal")
