@@ -57,6 +57,50 @@ public final class DaemonLock: Sendable {
         return DaemonLock(path: path, descriptor: descriptor)
     }
 
+    /// The process that holds this database's daemon lock now, or `nil` when none does (no
+    /// daemon serves it). Read from `/proc/locks`, which takes no lock itself, so a daemon that
+    /// starts meanwhile is never refused. An entry counts when it is a write `flock` on the lock
+    /// file's inode and either its device matches too or its pid is the one the file records
+    /// (btrfs shows another device there than `stat` does).
+    public static func holder(databasePath: String) -> pid_t? {
+        let path = lockPath(databasePath: databasePath)
+        var info = stat()
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        guard fstat(descriptor, &info) == 0, let locks = fopen("/proc/locks", "re") else { return nil }
+        let recorded = readPid(descriptor)
+        defer { fclose(locks) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters have "->" after the number.
+        while getline(&line, &capacity, locks) > 0 {
+            guard let line else { continue }
+            let fields = String(cString: line).split(separator: " ")
+            guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE", let pid = Int32(fields[4]) else {
+                continue
+            }
+            let device = fields[5].split(separator: ":")
+            guard device.count == 3, UInt64(device[2]) == UInt64(info.st_ino) else { continue }
+            let (major, minor) = (UInt64(device[0], radix: 16), UInt64(device[1], radix: 16))
+            let sameDevice = major == Self.major(info.st_dev) && minor == Self.minor(info.st_dev)
+            guard sameDevice || pid == recorded else { continue }
+            // 0: the holder is in a process namespace this one cannot see.
+            return pid != 0 ? pid : recorded
+        }
+        return nil
+    }
+
+    /// glibc's `major(3)` and `minor(3)`, which are macros Swift cannot call.
+    private static func major(_ device: dev_t) -> UInt64 {
+        UInt64((device >> 8) & 0xfff) | UInt64((device >> 32) & ~0xfff)
+    }
+
+    private static func minor(_ device: dev_t) -> UInt64 {
+        UInt64(device & 0xff) | UInt64((device >> 12) & ~0xff)
+    }
+
     private static func readPid(_ descriptor: Int32) -> Int32? {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = pread(descriptor, &buffer, buffer.count, 0)

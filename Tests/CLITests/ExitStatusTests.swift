@@ -232,7 +232,9 @@ struct ExitStatusTests {
     @Test("reading commands on a missing database read it as empty and do not create it")
     func missingDatabaseReadsEmpty() async throws {
         try await withCLI { (cli: CLI) async throws in
-            #expect(try await cli.succeed(["status", "--json"]).stdoutText == "{\"queues\":[]}\n")
+            #expect(
+                try await cli.succeed(["status", "--json"]).stdoutText
+                    == "{\"queues\":[],\"daemon\":{\"running\":false,\"pid\":null}}\n")
             #expect(try await cli.succeed(["list", "--json"]).stdoutText == "[]\n")
             #expect(try await cli.succeed(["queue", "show", "--json"]).stdoutText == "{\"queues\":[]}\n")
             #expect(try await cli.succeed(["join"]).stdout.isEmpty)

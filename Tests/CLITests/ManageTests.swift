@@ -27,6 +27,8 @@ struct ManageTests {
             #expect(a["paused"] as? Bool == false)
             let raw = try await cli.succeed(["status", "--json"]).stdoutText
             #expect(raw.contains("\"paused\":false") && raw.contains("\"paused\":true"), "paused is a JSON boolean")
+            // No daemon serves this database.
+            #expect(raw.hasSuffix(",\"daemon\":{\"running\":false,\"pid\":null}}\n"), "\(raw)")
             #expect(a["concurrency"] as? Int == 4)
             #expect(a["capacity"] as? Int == 100)
             let b = try #require(queues["b"])
@@ -48,9 +50,10 @@ struct ManageTests {
             )
             let human = try await cli.succeed(["status"])
             let lines = human.stdoutText.split(separator: "\n")
-            #expect(lines.count == 3)
-            #expect(lines[0].hasPrefix("QUEUE"))
-            #expect(Set(lines.map(\.count)).count == 1, "columns are aligned: \(human.stdoutText)")
+            #expect(lines.count == 4)
+            #expect(lines[0] == "no jobqd serves \(cli.database): pending jobs wait until one starts")
+            #expect(lines[1].hasPrefix("QUEUE"))
+            #expect(Set(lines.dropFirst().map(\.count)).count == 1, "columns are aligned: \(human.stdoutText)")
             let filtered = try await cli.succeed(["status", "--queue", "b", "--json"])
             #expect(filtered.stdoutText.contains("\"name\":\"b\"") && !filtered.stdoutText.contains("\"name\":\"a\""))
         }

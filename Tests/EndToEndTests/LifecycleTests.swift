@@ -73,6 +73,26 @@ struct LifecycleTests {
         }
     }
 
+    @Test("status says which jobqd serves the database, and that none does once it stopped")
+    func statusNamesTheDaemon() async throws {
+        func daemonInStatus(_ scenario: Scenario) async throws -> [String: Any] {
+            let status = try await scenario.succeed(["status", "--json"])
+            let document = try JSONSerialization.jsonObject(with: Data(status.stdout)) as? [String: Any]
+            return try #require(document?["daemon"] as? [String: Any], "\(status)")
+        }
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon()
+            let running = try await daemonInStatus(scenario)
+            #expect(running["running"] as? Bool == true && running["pid"] as? Int == Int(daemon.process.pid))
+            let human = try await scenario.succeed(["status"]).stdoutText
+            #expect(human.hasPrefix("jobqd (pid \(daemon.process.pid)) serves "), "\(human)")
+
+            _ = try await daemon.terminate()
+            let stopped = try await daemonInStatus(scenario)
+            #expect(stopped["running"] as? Bool == false && stopped["pid"] is NSNull)
+        }
+    }
+
     @Test("A second stop signal ends the drain at once: the running job is stopped and goes back to pending")
     func secondSignalEndsDrain() async throws {
         try await withScenario { scenario in

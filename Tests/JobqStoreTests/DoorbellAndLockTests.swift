@@ -87,7 +87,9 @@ func receivesRing(_ stream: AsyncStream<Void>, timeout: Duration = .seconds(10))
 
     @Test func oneDaemonPerDatabase() async throws {
         let path = directory.databasePath
+        #expect(DaemonLock.holder(databasePath: path) == nil)
         var lock: DaemonLock? = try DaemonLock.acquire(databasePath: path)
+        #expect(DaemonLock.holder(databasePath: path) == getpid())
         let error = #expect(throws: StoreError.daemonAlreadyRunning(path: path, pid: getpid())) {
             try DaemonLock.acquire(databasePath: path)
         }
@@ -99,7 +101,8 @@ func receivesRing(_ stream: AsyncStream<Void>, timeout: Duration = .seconds(10))
         // Another test's process spawn may hold a copy of the descriptor for an instant (between
         // its fork and exec; the lock is close-on-exec), so the release is awaited, not assumed.
         try await waitUntil("the lock free again", timeout: .seconds(10)) {
-            (try? DaemonLock.acquire(databasePath: path)) != nil
+            DaemonLock.holder(databasePath: path) == nil
         }
+        #expect((try? DaemonLock.acquire(databasePath: path)) != nil)
     }
 }

@@ -6,10 +6,11 @@ import JobqStore
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show each queue's job counts, pause state and settings.",
+        abstract: "Show whether jobqd serves the database, and each queue's job counts, pause state and settings.",
         discussion: """
-            CONCURRENCY and CAPACITY show the queue's own setting, or "-" (null in JSON) where it \
-            follows the daemon's default.
+            The first line says whether a jobqd serves this database (with its pid): without one, \
+            pending jobs wait until one starts. CONCURRENCY and CAPACITY show the queue's own \
+            setting, or "-" (null in JSON) where it follows the daemon's default.
 
             Examples:
               jobq status
@@ -22,7 +23,11 @@ struct Status: ParsableCommand {
     @Option(name: [.customShort("q"), .long], help: ArgumentHelp("Only this queue.", valueName: "name"))
     var queue: String?
 
-    @Flag(help: "Print {\"queues\":[{\"name\",\"pending\",\"running\",…,\"paused\",\"concurrency\",\"capacity\"}]}.")
+    @Flag(
+        help: """
+            Print {"queues":[{"name","pending","running",…,"paused","concurrency","capacity"}],\
+            "daemon":{"running","pid"}}.
+            """)
     var json = false
 
     func run() throws {
@@ -32,6 +37,7 @@ struct Status: ParsableCommand {
             try database.reading { store in
                 try store.queueStats(queue: queue)
             } ?? []
+        let daemon = DaemonLock.holder(databasePath: database.path)
         if json {
             let queues = stats.map { stat in
                 JSONValue.object([
@@ -46,12 +52,22 @@ struct Status: ParsableCommand {
                     JSONMember("capacity", .integer(stat.capacity)),
                 ])
             }
-            var output = JSONValue.object([JSONMember("queues", .array(queues))]).serialized()
+            var output = JSONValue.object([
+                JSONMember("queues", .array(queues)),
+                JSONMember(
+                    "daemon",
+                    .object([
+                        JSONMember("running", .bool(daemon != nil)), JSONMember("pid", .integer(daemon.map(Int.init))),
+                    ])),
+            ]).serialized()
             output.append(UInt8(ascii: "\n"))
             OutputStream.standardOutput.write(output)
             return
         }
         let stdout = OutputStream.standardOutput
+        stdout.write(
+            daemon.map { "jobqd (pid \($0)) serves \(database.path.displaySafe)\n" }
+                ?? "no jobqd serves \(database.path.displaySafe): pending jobs wait until one starts\n")
         guard !stats.isEmpty else {
             stdout.write(queue == nil ? "no queues yet in \(database.path)\n" : "no queue \(queue!.displaySafe)\n")
             return
