@@ -514,14 +514,7 @@ public actor JobStore {
             let statement = try connection.prepare(
                 "SELECT name, concurrency, capacity, idle_timeout_ms, paused FROM queues ORDER BY name")
             var settings: [QueueSettings] = []
-            while try statement.step() {
-                settings.append(
-                    QueueSettings(
-                        name: statement.string(at: 0) ?? "", concurrency: statement.optionalInt(at: 1),
-                        capacity: statement.optionalInt(at: 2),
-                        idleTimeout: statement.optionalInt64(at: 3).map { .milliseconds($0) },
-                        paused: statement.int(at: 4) != 0))
-            }
+            while try statement.step() { settings.append(Self.decodeQueueSettings(statement)) }
             return settings
         }
     }
@@ -540,48 +533,35 @@ public actor JobStore {
             try statement.bind(JSONText.encode(names), at: 1)
             var queues: [(QueueSettings, Bool)] = []
             while try statement.step() {
-                queues.append(
-                    (
-                        QueueSettings(
-                            name: statement.string(at: 0) ?? "", concurrency: statement.optionalInt(at: 1),
-                            capacity: statement.optionalInt(at: 2),
-                            idleTimeout: statement.optionalInt64(at: 3).map { .milliseconds($0) },
-                            paused: statement.int(at: 4) != 0),
-                        statement.int(at: 5) != 0
-                    ))
+                queues.append((Self.decodeQueueSettings(statement), statement.int(at: 5) != 0))
             }
             return queues
         }
     }
 
-    /// Each recursive step finds the next queue name in `jobs_ready` (or `jobs_delayed`) after the
-    /// last one with a single index seek; ?1 is a JSON array of queue names to include anyway.
+    /// Each recursive step finds the next queue name after the last one (starting from '', below
+    /// every name) that has a ready job or a delayed one, with one seek in `jobs_ready` and one
+    /// in `jobs_delayed`; ?1 is a JSON array of queue names to include anyway.
     static let queuesToServeSQL = """
-        WITH RECURSIVE
-        ready (queue) AS (
-            SELECT (SELECT queue FROM jobs INDEXED BY jobs_ready
-                    WHERE state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
-                    ORDER BY queue LIMIT 1)
+        WITH RECURSIVE busy (queue) AS (
+            SELECT ''
             UNION ALL
-            SELECT (SELECT queue FROM jobs INDEXED BY jobs_ready
-                    WHERE queue > ready.queue AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
-                    ORDER BY queue LIMIT 1)
-            FROM ready WHERE ready.queue IS NOT NULL),
-        later (queue) AS (
-            SELECT (SELECT queue FROM jobs INDEXED BY jobs_delayed
-                    WHERE state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
-                    ORDER BY queue LIMIT 1)
-            UNION ALL
-            SELECT (SELECT queue FROM jobs INDEXED BY jobs_delayed
-                    WHERE queue > later.queue AND state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
-                    ORDER BY queue LIMIT 1)
-            FROM later WHERE later.queue IS NOT NULL),
-        busy (queue) AS (SELECT queue FROM ready WHERE queue IS NOT NULL
-                         UNION SELECT queue FROM later WHERE queue IS NOT NULL)
-        SELECT name, concurrency, capacity, idle_timeout_ms, paused, name IN busy FROM queues
-        WHERE name IN (SELECT queue FROM busy UNION SELECT value FROM json_each(?1))
+            SELECT (SELECT min(queue) FROM (
+                SELECT (SELECT queue FROM jobs INDEXED BY jobs_ready
+                        WHERE queue > busy.queue AND state = 'pending' AND claimed = 0 AND unmet_deps = 0
+                          AND delayed = 0
+                        ORDER BY queue LIMIT 1) AS queue
+                UNION ALL
+                SELECT (SELECT queue FROM jobs INDEXED BY jobs_delayed
+                        WHERE queue > busy.queue AND state = 'pending' AND delayed = 1 AND claimed = 0
+                          AND unmet_deps = 0
+                        ORDER BY queue LIMIT 1)))
+            FROM busy WHERE busy.queue IS NOT NULL),
+        work (queue) AS (SELECT queue FROM busy WHERE queue IS NOT NULL AND queue <> '')
+        SELECT name, concurrency, capacity, idle_timeout_ms, paused, name IN work FROM queues
+        WHERE name IN (SELECT queue FROM work UNION SELECT value FROM json_each(?1))
         UNION
-        SELECT name, concurrency, capacity, idle_timeout_ms, paused, name IN busy FROM queues INDEXED BY queues_paused
+        SELECT name, concurrency, capacity, idle_timeout_ms, paused, name IN work FROM queues INDEXED BY queues_paused
         WHERE paused = 1
         ORDER BY name
         """
@@ -1259,6 +1239,14 @@ public actor JobStore {
         } catch {
             throw .undecodableJob(id, reason: "env is not a JSON object of strings: \(error)")
         }
+    }
+
+    /// A queue's settings from a row whose first columns are `name, concurrency, capacity,
+    /// idle_timeout_ms, paused`.
+    private static func decodeQueueSettings(_ row: Statement) -> QueueSettings {
+        QueueSettings(
+            name: row.string(at: 0) ?? "", concurrency: row.optionalInt(at: 1), capacity: row.optionalInt(at: 2),
+            idleTimeout: row.optionalInt64(at: 3).map { .milliseconds($0) }, paused: row.int(at: 4) != 0)
     }
 
     private static func processRecord(_ row: Statement, at column: Int32) -> ProcessRecord? {
