@@ -426,6 +426,53 @@ import Testing
         }
     }
 
+    /// Enqueues `blocking` jobs whose handler waits for `gate` (their environment has BLOCK),
+    /// then `quick` ones, on queue "q".
+    private func enqueueBlockingThenQuick(_ harness: DispatcherHarness, blocking: Int, quick: Int) async throws {
+        let blocker = JobRequest(
+            queue: "q", command: .argv(["true"]), workingDirectory: "/", environment: ["BLOCK": "1"])
+        _ = try await harness.client.enqueue(Array(repeating: blocker, count: blocking), now: harness.clock.timestamp())
+        try await harness.enqueue(quick)
+    }
+
+    @Test func aCapacityChangeWhileEveryConsumerIsBusyStillRunsTheJobsHeldInMemory() async throws {
+        let gate = Gate()
+        try await DispatcherHarness.run(concurrency: 1, capacity: 5) { job in
+            if job.environment["BLOCK"] != nil { await gate.wait() }
+        } _: { harness in
+            defer { gate.open() }
+            try await enqueueBlockingThenQuick(harness, blocking: 1, quick: 4)
+            try await harness.waitUntilHolding(running: 1, inMemory: 4)
+            try await harness.client.updateQueue("q", capacity: 10)
+            try await waitUntil("the worker replaced", timeout: .seconds(20)) {
+                harness.log.count("queue capacity changed; replacing its worker") == 1
+            }
+            // The old worker's consumer ends with the blocking job; its slot must reach the new one.
+            gate.open()
+            try await harness.join()
+            #expect(try await harness.count(.succeeded) == 5)
+        }
+    }
+
+    @Test func afterACapacityChangeReleasedJobsRunBesideTheOldWorkersRunningOnes() async throws {
+        let gate = Gate()
+        try await DispatcherHarness.run(concurrency: 2, capacity: 5) { job in
+            if job.environment["BLOCK"] != nil { await gate.wait() }
+        } _: { harness in
+            defer { gate.open() }
+            try await enqueueBlockingThenQuick(harness, blocking: 2, quick: 4)
+            try await harness.waitUntilHolding(running: 2, inMemory: 4)
+            try await harness.client.updateQueue("q", concurrency: 4, capacity: 10)
+            // Two slots are free: the four quick jobs run while the blocking ones still do.
+            try await waitUntil("the quick jobs done", timeout: .seconds(20)) {
+                try await harness.count(.succeeded) == 4
+            }
+            #expect(try await harness.count(.running) == 2)
+            gate.open()
+            try await harness.join()
+        }
+    }
+
     @Test func theDrainTimeoutInterruptsRunningJobsBackToPending() async throws {
         let clock = ManualClock()
         let started = Gate()

@@ -294,9 +294,12 @@ public final class Dispatcher: Service {
                     metadata: ["queue.name": "\(queue.name)", "queue.capacity": "\(wanted.capacity)"])
                 existing.stopIntake()
             }
+            // Jobs a worker gives back (paused, replaced, outranked) are claimable again: the
+            // reconcile that follows wakes whichever worker the queue has then.
+            let claimable = self.claimable
             let worker = QueueWorker(
                 name: queue.name, settings: wanted, pool: pool, store: store, executor: executor, clock: clock,
-                logger: logger)
+                logger: logger, onReleased: { claimable.signal() })
             let added = state.withLock { state -> Bool in
                 guard !state.stopping else { return false }
                 state.workers[queue.name] = worker

@@ -6,6 +6,7 @@ final class QueuePool: Sendable {
     private struct State {
         var active = 0
         var limit: Int
+        var slotFreed: (@Sendable () -> Void)?
     }
 
     private let state: Mutex<State>
@@ -32,9 +33,20 @@ final class QueuePool: Sendable {
         }
     }
 
-    /// A consumer ended.
+    /// A consumer ended: its slot is free, which the newest generation hears of (`onSlotFreed`),
+    /// whichever generation the consumer belonged to.
     func release() {
-        state.withLock { $0.active -= 1 }
+        let slotFreed = state.withLock { state in
+            state.active -= 1
+            return state.slotFreed
+        }
+        slotFreed?()
+    }
+
+    /// What to call when a consumer of any generation ends; a new generation replaces the old
+    /// one's, since its jobs are the ones waiting for a slot.
+    func onSlotFreed(_ handler: @escaping @Sendable () -> Void) {
+        state.withLock { $0.slotFreed = handler }
     }
 
     /// Ends one consumer's membership if the pool is over its limit (concurrency was

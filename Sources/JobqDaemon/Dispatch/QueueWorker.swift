@@ -46,10 +46,13 @@ final class QueueWorker: Sendable {
     /// Set by `wake()`: jobs may have come that outrank those in memory. A wake-up for room
     /// alone leaves it, so a busy queue does not ask the store on every refill.
     private let storeChanged = Atomic<Bool>(false)
+    /// Called after jobs this worker held were given back to the store: they can be claimed
+    /// again, by a newer worker of the same queue if this one is being replaced.
+    private let onReleased: @Sendable () -> Void
 
     init(
         name: String, settings: Settings, pool: QueuePool, store: JobStore, executor: JobExecutor,
-        clock: any DispatcherClock, logger: Logger
+        clock: any DispatcherClock, logger: Logger, onReleased: @escaping @Sendable () -> Void
     ) {
         self.name = name
         self.capacity = settings.capacity
@@ -63,7 +66,10 @@ final class QueueWorker: Sendable {
         logger[metadataKey: "queue.name"] = "\(name)"
         self.logger = logger
         self.live = Mutex((settings.idleTimeout, settings.paused, false))
+        self.onReleased = onReleased
         pool.limit = settings.concurrency
+        // A consumer of an older generation ending frees a slot for this one's jobs.
+        pool.onSlotFreed { [poolWake] in poolWake.signal() }
         if settings.paused { self.logger.info("queue paused") }
     }
 
@@ -303,6 +309,7 @@ final class QueueWorker: Sendable {
         do {
             try await store.release(ids)
             logger.debug("released unstarted jobs", metadata: ["jobs": "\(ids.count)"])
+            onReleased()
         } catch {
             logger.error(
                 "cannot release unstarted jobs; they return to pending at the next start",
