@@ -810,6 +810,24 @@ public actor JobStore {
         }
     }
 
+    /// When the next job of `queue` that waits for its time (delayed, or backing off before a
+    /// retry) comes due after `now`, or `nil` if none does: the moment a daemon holding jobs in
+    /// memory must look whether one outranks them.
+    public func nextDelayedDueTime(queue: String, after now: Timestamp) throws(StoreError) -> Timestamp? {
+        try read {
+            let statement = try connection.prepare(
+                """
+                SELECT min(run_at) FROM jobs INDEXED BY jobs_delayed
+                WHERE queue = ?1 AND state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
+                  AND run_at > ?2
+                """)
+            try statement.bind(queue, at: 1)
+            try statement.bind(now.milliseconds, at: 2)
+            try statement.step()
+            return statement.optionalInt64(at: 0).map(Timestamp.init(milliseconds:))
+        }
+    }
+
     static let highestClaimablePrioritySQL = """
         SELECT max(priority) FROM (
             SELECT * FROM (

@@ -473,6 +473,36 @@ import Testing
         }
     }
 
+    @Test func aHigherPriorityJobThatComesDueOvertakesTheJobsHeldInMemory() async throws {
+        let clock = ManualClock()
+        let gate = Gate()
+        let order = Mutex<[JobID]>([])
+        try await DispatcherHarness.run(concurrency: 1, capacity: 10, idleTimeout: .seconds(3600), clock: clock) {
+            job in
+            order.withLock { $0.append(job.id) }
+            if job.environment["BLOCK"] != nil { await gate.wait() }
+        } _: { harness in
+            defer { gate.open() }
+            try await enqueueBlockingThenQuick(harness, blocking: 1, quick: 9)
+            try await harness.waitUntilHolding(running: 1, inMemory: 9)
+            let urgent = try await harness.client.enqueue(
+                [
+                    JobRequest(
+                        queue: "q", command: .argv(["true"]), workingDirectory: "/", priority: 5,
+                        notBefore: clock.timestamp().advanced(by: .seconds(60)))
+                ], now: clock.timestamp())[0].id
+            // Nothing in the store changes when it comes due: only the clock moves.
+            try await clock.advanceToShortlyBefore(.seconds(60), of: "the wait for the delayed job")
+            clock.advance(by: .seconds(21))
+            try await waitUntil("the jobs in memory given back", timeout: .seconds(20)) {
+                harness.log.count("a job outranks those in memory; releasing them") == 1
+            }
+            gate.open()
+            try await harness.join()
+            #expect(order.withLock { Array($0.prefix(2)) }.last == urgent, "\(order.withLock { $0 })")
+        }
+    }
+
     @Test func theDrainTimeoutInterruptsRunningJobsBackToPending() async throws {
         let clock = ManualClock()
         let started = Gate()

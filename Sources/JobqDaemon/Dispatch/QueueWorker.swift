@@ -44,8 +44,9 @@ final class QueueWorker: Sendable {
     /// Set while the producer waits for `refillRoom`; the consumer that makes it tells it.
     private let waitingForRoom = Atomic<Bool>(false)
     /// Set by `wake()`: jobs may have come that outrank those in memory. A wake-up for room
-    /// alone leaves it, so a busy queue does not ask the store on every refill.
-    private let storeChanged = Atomic<Bool>(false)
+    /// alone leaves it, so a busy queue does not ask the store on every refill. Set at first, so
+    /// that a new worker looks once, after its first claim, for delayed jobs that may outrank it.
+    private let storeChanged = Atomic<Bool>(true)
     /// Called after jobs this worker held were given back to the store: they can be claimed
     /// again, by a newer worker of the same queue if this one is being replaced.
     private let onReleased: @Sendable () -> Void
@@ -136,6 +137,8 @@ final class QueueWorker: Sendable {
         // The priority of the last job put into the buffer, the lowest there: each claim comes in
         // priority order, and a claim never follows lower-priority jobs (see `isOutranked`).
         var lowestBuffered: Int?
+        // While jobs wait in memory: when the next delayed job comes due, which may outrank them.
+        var delayedDue: Timestamp?
         while true {
             let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
             if stopping {
@@ -147,21 +150,35 @@ final class QueueWorker: Sendable {
                 await producerWake.wait()
                 continue
             }
-            if let lowest = lowestBuffered, storeChanged.exchange(false, ordering: .sequentiallyConsistent),
-                await isOutranked(lowest)
-            {
-                // A higher-priority job came after these were taken into memory: they go back,
-                // and the next claim takes them again behind it.
-                logger.debug("a job outranks those in memory; releasing them", metadata: ["jobs": "\(buffer.count)"])
-                await releaseBuffered()
-                lowestBuffered = nil
-                continue
+            if let lowest = lowestBuffered, storeChanged.exchange(false, ordering: .sequentiallyConsistent) {
+                if await isOutranked(lowest) {
+                    // A higher-priority job came (or came due) after these were taken into memory:
+                    // they go back, and the next claim takes them again behind it.
+                    logger.debug(
+                        "a job outranks those in memory; releasing them", metadata: ["jobs": "\(buffer.count)"])
+                    await releaseBuffered()
+                    lowestBuffered = nil
+                    delayedDue = nil
+                    continue
+                }
+                delayedDue = try? await store.nextDelayedDueTime(queue: name, after: clock.timestamp())
             }
             let room = buffer.capacity - buffer.count
             if room < refillRoom {
                 // Refill in batches: one claim per half buffer, not one per job taken out.
                 waitingForRoom.store(true, ordering: .sequentiallyConsistent)
-                if buffer.capacity - buffer.count < refillRoom { await producerWake.wait() }
+                if buffer.capacity - buffer.count < refillRoom {
+                    if let due = delayedDue {
+                        // Until the next delayed job comes due at the latest: then look again.
+                        let wait = clock.timestamp().duration(to: due)
+                        if await !producerWake.wait(timeout: max(.zero, wait), on: clock) {
+                            delayedDue = nil
+                            storeChanged.store(true, ordering: .sequentiallyConsistent)
+                        }
+                    } else {
+                        await producerWake.wait()
+                    }
+                }
                 waitingForRoom.store(false, ordering: .sequentiallyConsistent)
                 continue
             }
