@@ -435,14 +435,24 @@ import Testing
         try await harness.enqueue(quick)
     }
 
-    @Test func aCapacityChangeWhileEveryConsumerIsBusyStillRunsTheJobsHeldInMemory() async throws {
+    /// Runs a dispatcher (capacity 5) with `blocking` jobs running, which wait for the gate
+    /// (opened at the end at the latest), and four quick ones held in memory behind them.
+    private func withFourJobsHeldBehind(
+        blocking: Int, _ body: (DispatcherHarness, Gate) async throws -> Void
+    ) async throws {
         let gate = Gate()
-        try await DispatcherHarness.run(concurrency: 1, capacity: 5) { job in
+        try await DispatcherHarness.run(concurrency: blocking, capacity: 5) { job in
             if job.environment["BLOCK"] != nil { await gate.wait() }
         } _: { harness in
             defer { gate.open() }
-            try await enqueueBlockingThenQuick(harness, blocking: 1, quick: 4)
-            try await harness.waitUntilHolding(running: 1, inMemory: 4)
+            try await enqueueBlockingThenQuick(harness, blocking: blocking, quick: 4)
+            try await harness.waitUntilHolding(running: blocking, inMemory: 4)
+            try await body(harness, gate)
+        }
+    }
+
+    @Test func aCapacityChangeWhileEveryConsumerIsBusyStillRunsTheJobsHeldInMemory() async throws {
+        try await withFourJobsHeldBehind(blocking: 1) { harness, gate in
             try await harness.client.updateQueue("q", capacity: 10)
             try await waitUntil("the worker replaced", timeout: .seconds(20)) {
                 harness.log.count("queue capacity changed; replacing its worker") == 1
@@ -455,13 +465,7 @@ import Testing
     }
 
     @Test func afterACapacityChangeReleasedJobsRunBesideTheOldWorkersRunningOnes() async throws {
-        let gate = Gate()
-        try await DispatcherHarness.run(concurrency: 2, capacity: 5) { job in
-            if job.environment["BLOCK"] != nil { await gate.wait() }
-        } _: { harness in
-            defer { gate.open() }
-            try await enqueueBlockingThenQuick(harness, blocking: 2, quick: 4)
-            try await harness.waitUntilHolding(running: 2, inMemory: 4)
+        try await withFourJobsHeldBehind(blocking: 2) { harness, gate in
             try await harness.client.updateQueue("q", concurrency: 4, capacity: 10)
             // Two slots are free: the four quick jobs run while the blocking ones still do.
             try await waitUntil("the quick jobs done", timeout: .seconds(20)) {
