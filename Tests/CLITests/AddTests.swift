@@ -4,6 +4,25 @@ import Testing
 
 @Suite("jobq add")
 struct AddTests {
+    /// util-linux's script(1), which runs a command on a pseudo-terminal.
+    static let script = "/usr/bin/script"
+
+    @Test(
+        "on a terminal, with no jobqd serving the database, add says the job waits; into a pipe it says nothing",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: script)))
+    func addTellsAPersonThatNoDaemonRuns() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            #expect(try await cli.succeed(["add", "true"]).stderr.isEmpty)
+            let onTerminal = try await runProcess(
+                Self.script, ["-qec", "'\(CLI.binary)' add true", "/dev/null"], environment: cli.environment())
+            #expect(onTerminal.exitStatus == 0, "\(onTerminal)")
+            #expect(
+                onTerminal.stdoutText.contains(
+                    "jobq: no jobqd serves \(cli.database): the job waits until one starts"),
+                "\(onTerminal)")
+        }
+    }
+
     @Test("prints the id; the job is pending in the current directory with every option stored")
     func addStoresEverything() async throws {
         try await withCLI { (cli: CLI) async throws in

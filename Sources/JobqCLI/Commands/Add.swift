@@ -190,6 +190,13 @@ struct Add: ParsableCommand {
             let reason = (job.error ?? "a dependency did not succeed").displaySafe
             OutputStream.standardError.write("jobq: job \(job.id) was cancelled at once: \(reason)\n")
         }
+        // A person at a terminal who enqueues with no daemon running would otherwise wait for
+        // nothing; scripts (no terminal) enqueue before starting one on purpose, and hear nothing.
+        if OutputStream.standardError.isTerminal, DaemonLock.holder(databasePath: database.path) == nil {
+            OutputStream.standardError.write(
+                "jobq: no jobqd serves \(database.path.displaySafe): the job waits until one starts "
+                    + "(run jobqd, or start jobqd.service)\n")
+        }
     }
 
     private func render(_ jobs: [Job]) -> [UInt8] {
