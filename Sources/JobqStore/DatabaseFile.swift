@@ -38,21 +38,39 @@ enum DatabaseFile {
         }
     }
 
-    /// Creates each missing directory above `path` with mode 0700 (like `mkdir -p`).
-    static func makeParentDirectories(of path: String) throws(StoreError) {
+    /// Creates each missing directory above `path` with mode 0700 (like `mkdir -p`); errors
+    /// name `database`, the file they are for (by default `path` itself).
+    static func makeParentDirectories(of path: String, for database: String? = nil) throws(StoreError) {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return }
         let parent = String(path[..<slash])
         var info = stat()
         if stat(parent, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFDIR else {
-                throw .cannotOpen(path: path, reason: "\(parent) is not a directory")
+                throw .cannotOpen(path: database ?? path, reason: "\(parent) is not a directory")
             }
             return
         }
-        try makeParentDirectories(of: parent)
+        try makeParentDirectories(of: parent, for: database ?? path)
         if mkdir(parent, 0o700) != 0 && errno != EEXIST {
-            throw .cannotOpen(path: path, reason: "cannot create the directory \(parent): " + lastError())
+            throw .cannotOpen(path: database ?? path, reason: "cannot create the directory \(parent): " + lastError())
         }
+    }
+
+    /// `path` with its directory's symbolic links resolved (`realpath`), the file name kept:
+    /// SQLite opens with `SQLITE_OPEN_NOFOLLOW`, which refuses a link anywhere in the path, but
+    /// only a link as the file itself is what that flag guards against (`prepare` refuses it).
+    static func resolvingDirectoryLinks(_ path: String) -> String {
+        let (directory, name): (String, Substring)
+        if let slash = path.lastIndex(of: "/") {
+            directory = slash == path.startIndex ? "/" : String(path[..<slash])
+            name = path[path.index(after: slash)...]
+        } else {
+            (directory, name) = (".", Substring(path))
+        }
+        guard let resolved = realpath(directory, nil) else { return path }
+        defer { free(resolved) }
+        guard let real = String(validatingCString: resolved) else { return path }
+        return (real == "/" ? "" : real) + "/" + name
     }
 
     /// The mode of the database and of the files beside it when none is given: 0600, or 0660

@@ -99,7 +99,8 @@ public actor JobStore {
         try DatabaseFile.prepare(
             path: path, mode: fileMode ?? DatabaseFile.defaultMode(databasePath: path),
             createIfMissing: createIfMissing)
-        let connection = try Connection(path: path, busyTimeout: busyTimeout, faults: faults)
+        let connection = try Connection(
+            path: DatabaseFile.resolvingDirectoryLinks(path), busyTimeout: busyTimeout, faults: faults)
         try configure(connection, durability: durability)
         return connection
     }

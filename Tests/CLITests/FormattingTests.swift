@@ -117,7 +117,10 @@ struct FormattingTests {
         #expect(
             wide.render(color: false) == "QUEUE   N  COMMAND\n日本    1  echo 🚀 done\nété    22  x\n")
         #expect(wide.render(color: false, width: 16).split(separator: "\n")[1] == "日本    1  echo…")
-        #expect("👨‍👩‍👧".terminalWidth == 2 && "a\u{200D}".terminalWidth == 1 && "ｶﾅ".terminalWidth == 2)
+        // As glibc's wcswidth counts them: per code point.
+        #expect("👨‍👩‍👧".terminalWidth == 6 && "a\u{200D}".terminalWidth == 1 && "ｶﾅ".terminalWidth == 2)
+        #expect("कार्य".terminalWidth == 4 && "🈐𛅐".terminalWidth == 4 && "🖥".terminalWidth == 1)
+        #expect("\u{AD}".terminalWidth == 1 && "🇫🇷".terminalWidth == 2 && "\u{D7B0}".terminalWidth == 0)
         #expect("日本語".prefix(terminalWidth: 5) == "日本")
     }
 
@@ -126,6 +129,9 @@ struct FormattingTests {
         #expect("a\tb\nc\n".displaySafeLines == "a\tb\nc\n")
         #expect("\u{1B}[2Jred\r\0\n".displaySafeLines == "\\x1b[2Jred\\r\\x00\n")
         #expect("a\tb\n".displaySafe == "a\\tb\\n")
+        // Bidi overrides, isolates and marks, and the Unicode line separators, cannot reorder a row.
+        #expect("a\u{202E}cba\u{2066}x\u{2069}\u{2028}".displaySafe == "a\\u202ecba\\u2066x\\u2069\\u2028")
+        #expect("שלום \u{200F}".displaySafeLines == "שלום \\u200f")
     }
 
     @Test("the batch reader skips blank lines and numbers the rest")

@@ -192,10 +192,11 @@ struct Add: ParsableCommand {
         }
         // A person at a terminal who enqueues with no daemon running would otherwise wait for
         // nothing; scripts (no terminal) enqueue before starting one on purpose, and hear nothing.
-        if OutputStream.standardError.isTerminal, DaemonLock.holder(databasePath: database.path) == nil {
+        let waiting = jobs.count { $0.state == .pending }
+        if waiting > 0, OutputStream.standardError.isTerminal, DaemonLock.holder(databasePath: database.path) == nil {
             OutputStream.standardError.write(
-                "jobq: no jobqd serves \(database.path.displaySafe): the job waits until one starts "
-                    + "(run jobqd, or start jobqd.service)\n")
+                "jobq: no jobqd serves \(database.path.displaySafe): \(waiting == 1 ? "the job waits" : "the jobs wait") "
+                    + "until one starts (run jobqd, or start jobqd.service)\n")
         }
     }
 

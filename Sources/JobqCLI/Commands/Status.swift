@@ -69,7 +69,8 @@ struct Status: ParsableCommand {
             daemon.map { "jobqd (pid \($0)) serves \(database.path.displaySafe)\n" }
                 ?? "no jobqd serves \(database.path.displaySafe): pending jobs wait until one starts\n")
         guard !stats.isEmpty else {
-            stdout.write(queue == nil ? "no queues yet in \(database.path)\n" : "no queue \(queue!.displaySafe)\n")
+            stdout.write(
+                queue == nil ? "no queues yet in \(database.path.displaySafe)\n" : "no queue \(queue!.displaySafe)\n")
             return
         }
         let color = stdout.usesColor(environment: environment)
