@@ -20,6 +20,13 @@ struct AddTests {
                 onTerminal.stdoutText.contains(
                     "jobq: no jobqd serves \(cli.database): the job waits until one starts"),
                 "\(onTerminal)")
+            // A job cancelled at once (its dependency was) waits for nothing: no note.
+            try await cli.succeed(["cancel", "1"])
+            let cancelled = try await runProcess(
+                Self.script, ["-qec", "'\(CLI.binary)' add --after 1 true", "/dev/null"], environment: cli.environment()
+            )
+            #expect(cancelled.stdoutText.contains("was cancelled at once"), "\(cancelled)")
+            #expect(!cancelled.stdoutText.contains("no jobqd serves"), "\(cancelled)")
         }
     }
 

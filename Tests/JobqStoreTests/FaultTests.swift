@@ -67,6 +67,23 @@ import Testing
         }
     }
 
+    @Test func aDatabaseUnderASymbolicallyLinkedDirectoryOpens() async throws {
+        #expect(mkdir(directory.path + "/real", 0o700) == 0)
+        #expect(symlink(directory.path + "/real", directory.path + "/linked") == 0)
+        let store = try await JobStore(path: directory.path + "/linked/sub/jobq.db")
+        _ = try await store.enqueue([request()])
+        #expect(try await JobStore(path: directory.path + "/real/sub/jobq.db").unfinishedCount() == 1)
+    }
+
+    @Test func aDirectoryThatCannotBeCreatedIsNamedWithTheDatabase() async throws {
+        let file = directory.path + "/file"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        let path = file + "/a/b/jobq.db"
+        await #expect(throws: StoreError.cannotOpen(path: path, reason: "\(file) is not a directory")) {
+            try await JobStore(path: path)
+        }
+    }
+
     @Test func aMissingFileIsAnErrorWhenCreationIsNotWanted() async throws {
         let path = directory.databasePath
         await #expect(throws: StoreError.cannotOpen(path: path, reason: "no such file")) {
