@@ -8,7 +8,7 @@ struct AddTests {
     static let script = "/usr/bin/script"
 
     @Test(
-        "on a terminal, with no jobqd serving the database, add says the job waits; into a pipe it says nothing",
+        "on a terminal with no jobqd serving the database, add, join and wait say so; into a pipe they do not",
         .enabled(if: FileManager.default.isExecutableFile(atPath: script)))
     func addTellsAPersonThatNoDaemonRuns() async throws {
         try await withCLI { (cli: CLI) async throws in
@@ -27,6 +27,18 @@ struct AddTests {
             )
             #expect(cancelled.stdoutText.contains("was cancelled at once"), "\(cancelled)")
             #expect(!cancelled.stdoutText.contains("no jobqd serves"), "\(cancelled)")
+            // join and wait say so too before they wait for what cannot finish; not into a pipe.
+            for command in ["join --timeout 0.1 --no-progress", "wait 2 --timeout 0.1"] {
+                let waiting = try await runProcess(
+                    Self.script, ["-qec", "'\(CLI.binary)' \(command)", "/dev/null"], environment: cli.environment())
+                #expect(waiting.exitStatus == 124, "\(command): \(waiting)")
+                #expect(
+                    waiting.stdoutText.contains(
+                        "no jobqd serves \(cli.database): nothing will finish before one starts"),
+                    "\(command): \(waiting)")
+            }
+            let piped = try await cli.run(["join", "--timeout", "0.1"])
+            #expect(piped.exitStatus == 124 && !piped.stderrText.contains("no jobqd"), "\(piped)")
         }
     }
 

@@ -190,13 +190,10 @@ struct Add: ParsableCommand {
             let reason = (job.error ?? "a dependency did not succeed").displaySafe
             OutputStream.standardError.write("jobq: job \(job.id) was cancelled at once: \(reason)\n")
         }
-        // A person at a terminal who enqueues with no daemon running would otherwise wait for
-        // nothing; scripts (no terminal) enqueue before starting one on purpose, and hear nothing.
         let waiting = jobs.count { $0.state == .pending }
-        if waiting > 0, OutputStream.standardError.isTerminal, DaemonLock.holder(databasePath: database.path) == nil {
-            OutputStream.standardError.write(
-                "jobq: no jobqd serves \(database.path.displaySafe): \(waiting == 1 ? "the job waits" : "the jobs wait") "
-                    + "until one starts (run jobqd, or start jobqd.service)\n")
+        if waiting > 0, DaemonNote.isDue(for: database) {
+            DaemonNote.write(
+                for: database, waiting == 1 ? "the job waits until one starts" : "the jobs wait until one starts")
         }
     }
 

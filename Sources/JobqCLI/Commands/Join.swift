@@ -35,6 +35,9 @@ struct Join: ParsableCommand {
         let finished: Bool?
         do {
             finished = try store.assumeIsolated { store in
+                if DaemonNote.isDue(for: database), try store.unfinishedCount(queue: queue) > 0 {
+                    DaemonNote.write(for: database, "nothing will finish before one starts")
+                }
                 guard display != nil else {
                     return try watcher.until(in: store) {
                         try store.unfinishedCount(queue: queue) == 0 ? true : nil

@@ -38,7 +38,11 @@ struct Wait: ParsableCommand {
         let finished: Bool?
         do {
             finished = try store.assumeIsolated { store in
-                try watcher.until(
+                if DaemonNote.isDue(for: database), try store.states(of: ids).values.contains(where: { !$0.isTerminal })
+                {
+                    DaemonNote.write(for: database, "nothing will finish before one starts")
+                }
+                return try watcher.until(
                     in: store,
                     {
                         states = try store.states(of: ids)

@@ -98,3 +98,19 @@ extension Database {
         }
     }
 }
+
+/// The line that tells a person at a terminal that no `jobqd` serves the database, so what they
+/// enqueue or wait for will not move until one starts. Scripts (no terminal on stderr) often
+/// enqueue before starting a daemon on purpose, and hear nothing.
+enum DaemonNote {
+    /// Whether to say it: stderr is a terminal and no daemon holds the database's lock.
+    static func isDue(for database: Database) -> Bool {
+        OutputStream.standardError.isTerminal && DaemonLock.holder(databasePath: database.path) == nil
+    }
+
+    /// Says it, with what follows for the person (`the job waits until one starts`).
+    static func write(for database: Database, _ consequence: String) {
+        OutputStream.standardError.write(
+            "jobq: no jobqd serves \(database.path.displaySafe): \(consequence) (run jobqd, or start jobqd.service)\n")
+    }
+}
