@@ -12,25 +12,25 @@ struct AddTests {
         .enabled(if: FileManager.default.isExecutableFile(atPath: script)))
     func addTellsAPersonThatNoDaemonRuns() async throws {
         try await withCLI { (cli: CLI) async throws in
+            /// `jobq ARGUMENTS` with a pseudo-terminal as stdout and stderr (both read as stdout).
+            func onTerminal(_ arguments: String) async throws -> ProcessResult {
+                try await runProcess(
+                    Self.script, ["-qec", "'\(CLI.binary)' \(arguments)", "/dev/null"], environment: cli.environment())
+            }
             #expect(try await cli.succeed(["add", "true"]).stderr.isEmpty)
-            let onTerminal = try await runProcess(
-                Self.script, ["-qec", "'\(CLI.binary)' add true", "/dev/null"], environment: cli.environment())
-            #expect(onTerminal.exitStatus == 0, "\(onTerminal)")
+            let added = try await onTerminal("add true")
+            #expect(added.exitStatus == 0, "\(added)")
             #expect(
-                onTerminal.stdoutText.contains(
-                    "jobq: no jobqd serves \(cli.database): the job waits until one starts"),
-                "\(onTerminal)")
+                added.stdoutText.contains("jobq: no jobqd serves \(cli.database): the job waits until one starts"),
+                "\(added)")
             // A job cancelled at once (its dependency was) waits for nothing: no note.
             try await cli.succeed(["cancel", "1"])
-            let cancelled = try await runProcess(
-                Self.script, ["-qec", "'\(CLI.binary)' add --after 1 true", "/dev/null"], environment: cli.environment()
-            )
+            let cancelled = try await onTerminal("add --after 1 true")
             #expect(cancelled.stdoutText.contains("was cancelled at once"), "\(cancelled)")
             #expect(!cancelled.stdoutText.contains("no jobqd serves"), "\(cancelled)")
             // join and wait say so too before they wait for what cannot finish; not into a pipe.
             for command in ["join --timeout 0.1 --no-progress", "wait 2 --timeout 0.1"] {
-                let waiting = try await runProcess(
-                    Self.script, ["-qec", "'\(CLI.binary)' \(command)", "/dev/null"], environment: cli.environment())
+                let waiting = try await onTerminal(command)
                 #expect(waiting.exitStatus == 124, "\(command): \(waiting)")
                 #expect(
                     waiting.stdoutText.contains(
