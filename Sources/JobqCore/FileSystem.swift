@@ -18,19 +18,27 @@ public enum FileSystem {
     /// `getpwuid_r`: in the statically linked `jobq`, glibc's NSS modules (loaded with `dlopen`)
     /// crash the process for a user that `files` does not know.
     public static func homeDirectoryOfCurrentUser() -> String? {
-        guard let file = fopen("/etc/passwd", "re") else { return nil }
-        defer { fclose(file) }
         let uid = String(getuid())
+        return firstMatch(inLinesOf: "/etc/passwd") { line in
+            // name:password:uid:gid:gecos:home:shell
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count >= 7, fields[2] == uid, fields[5].hasPrefix("/") else { return nil }
+            return String(fields[5])
+        }
+    }
+
+    /// The first non-`nil` result of `match` over the lines of the text file at `path` (newline
+    /// included; lines that are not UTF-8 are skipped), or `nil` when there is none or the file
+    /// cannot be read.
+    public static func firstMatch<T>(inLinesOf path: String, _ match: (String) -> T?) -> T? {
+        guard let file = fopen(path, "re") else { return nil }
+        defer { fclose(file) }
         var line: UnsafeMutablePointer<CChar>?
         var capacity = 0
         defer { free(line) }
         while getline(&line, &capacity, file) > 0 {
-            guard let line, let text = String(validatingCString: line) else { continue }
-            // name:password:uid:gid:gecos:home:shell
-            let fields = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard fields.count >= 7, fields[2] == uid else { continue }
-            let home = String(fields[5])
-            return home.hasPrefix("/") ? home : nil
+            guard let line, let text = String(validatingCString: line), let found = match(text) else { continue }
+            return found
         }
         return nil
     }

@@ -1,3 +1,5 @@
+import JobqCore
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -68,28 +70,22 @@ public final class DaemonLock: Sendable {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        guard fstat(descriptor, &info) == 0, let locks = fopen("/proc/locks", "re") else { return nil }
-        let recorded = readPid(descriptor)
-        defer { fclose(locks) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        let (recorded, inode, device) = (readPid(descriptor), UInt64(info.st_ino), info.st_dev)
         // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters have "->" after the number.
-        while getline(&line, &capacity, locks) > 0 {
-            guard let line else { continue }
-            let fields = String(cString: line).split(separator: " ")
+        return FileSystem.firstMatch(inLinesOf: "/proc/locks") { line -> pid_t? in
+            let fields = line.split(separator: " ")
             guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE", let pid = Int32(fields[4]) else {
-                continue
+                return nil
             }
-            let device = fields[5].split(separator: ":")
-            guard device.count == 3, UInt64(device[2]) == UInt64(info.st_ino) else { continue }
-            let (major, minor) = (UInt64(device[0], radix: 16), UInt64(device[1], radix: 16))
-            let sameDevice = major == Self.major(info.st_dev) && minor == Self.minor(info.st_dev)
-            guard sameDevice || pid == recorded else { continue }
+            let file = fields[5].split(separator: ":")
+            guard file.count == 3, UInt64(file[2]) == inode else { return nil }
+            let (major, minor) = (UInt64(file[0], radix: 16), UInt64(file[1], radix: 16))
+            let sameDevice = major == Self.major(device) && minor == Self.minor(device)
+            guard sameDevice || pid == recorded else { return nil }
             // 0: the holder is in a process namespace this one cannot see.
             return pid != 0 ? pid : recorded
         }
-        return nil
     }
 
     /// glibc's `major(3)` and `minor(3)`, which are macros Swift cannot call.

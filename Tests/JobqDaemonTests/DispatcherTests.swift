@@ -348,20 +348,12 @@ import Testing
         }
     }
 
-    @Test func cancellingARunningJobStopsItsHandler() async throws {
-        try await withOneLongJob { harness, id, waitUntilStopped in
-            _ = try await harness.client.cancel([id])
-            try await waitUntilStopped()
-            try await harness.join()
-            #expect(try await harness.job(id).state == .cancelled)
-        }
-    }
-
-    @Test func aCancelDuringTheDrainStillStopsTheRunningJob() async throws {
+    /// Also during the drain: stopped by the cancel, long before the drain timeout (10 minutes).
+    @Test(arguments: [false, true])
+    func cancellingARunningJobStopsItsHandler(duringTheDrain: Bool) async throws {
         try await withOneLongJob(drainTimeout: .seconds(600)) { harness, id, waitUntilStopped in
-            harness.dispatcher.stop()
+            if duringTheDrain { harness.dispatcher.stop() }
             _ = try await harness.client.cancel([id])
-            // Stopped by the cancel, long before the drain timeout (10 minutes).
             try await waitUntilStopped()
             try await harness.join()
             #expect(try await harness.job(id).state == .cancelled)

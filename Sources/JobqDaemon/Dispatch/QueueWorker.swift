@@ -86,7 +86,8 @@ final class QueueWorker: Sendable {
             }
             return (live.paused, live.idleTimeout)
         }
-        if settings.concurrency != concurrency || settings.idleTimeout != idleTimeout {
+        let limitsChanged = settings.concurrency != concurrency || settings.idleTimeout != idleTimeout
+        if limitsChanged {
             logger.info(
                 "queue settings changed",
                 metadata: [
@@ -97,9 +98,7 @@ final class QueueWorker: Sendable {
         if settings.paused != wasPaused {
             logger.info(settings.paused ? "queue paused" : "queue resumed")
         }
-        if settings.concurrency != concurrency || settings.idleTimeout != idleTimeout || settings.paused != wasPaused {
-            wake()
-        }
+        if limitsChanged || settings.paused != wasPaused { wake() }
     }
 
     /// Something may have changed in the store: new, due or unblocked jobs.
