@@ -44,7 +44,7 @@ public enum JobqMain {
     private static func execute(_ arguments: [String]) -> Int32 {
         var command: any ParsableCommand
         do {
-            command = try JobqCommand.parseAsRoot(arguments)
+            command = try parse(arguments)
         } catch {
             return report(error)
         }
@@ -65,6 +65,19 @@ public enum JobqMain {
         } catch {
             return report(error)
         }
+    }
+
+    /// Parses `arguments` from the root command. `jobq add …`, the call scripts make in loops,
+    /// is parsed by `Add` alone first, which skips the root's subcommand lookup (a tenth of the
+    /// call's time); anything that parse does not accept (help, a usage error, a completion
+    /// request) is parsed again from the root, so messages and exit statuses stay the root's.
+    private static func parse(_ arguments: [String]) throws -> any ParsableCommand {
+        if arguments.first == Add.configuration.commandName,
+            let add = try? Add.parseAsRoot(Array(arguments.dropFirst()))
+        {
+            return add
+        }
+        return try JobqCommand.parseAsRoot(arguments)
     }
 
     /// Prints an argument-parser outcome (help, version, a usage error with its hint) the

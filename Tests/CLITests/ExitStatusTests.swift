@@ -92,6 +92,24 @@ struct ExitStatusTests {
         }
     }
 
+    /// `jobq add` is parsed by `Add` alone first (it is the call made in loops); what that parse
+    /// rejects must still read as the root's messages, naming `jobq add`.
+    @Test("add's usage errors, help and completions read as the full command's")
+    func addMessagesNameTheFullCommand() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            for arguments in [["add", "--bogus", "ls"], ["add", "--retries", "many", "ls"], ["add", "--version"]] {
+                let result = try await cli.run(arguments)
+                #expect(result.exitStatus == 64, "\(arguments): \(result)")
+                #expect(result.stderrText.contains("See 'jobq add --help' for more information."), "\(arguments)")
+            }
+            let help = try await cli.succeed(["add", "--help"])
+            #expect(help.stdoutText.contains("USAGE: jobq add [<options>]"))
+            let completion = try await cli.succeed(["add", "--generate-completion-script", "bash"])
+            #expect(completion.stdoutText.contains("_jobq_add"))
+            #expect(!cli.databaseExists)
+        }
+    }
+
     static let unknownJob: [[String]] = [
         ["show", "42"], ["show", "42", "--json"], ["logs", "42"], ["wait", "42"], ["cancel", "42"], ["retry", "42"],
     ]
