@@ -68,9 +68,10 @@ public enum JobqMain {
     }
 
     /// Parses `arguments` from the root command. `jobq add …`, the call scripts make in loops,
-    /// is parsed by `Add` alone first, which skips the root's subcommand lookup (a tenth of the
-    /// call's time); anything that parse does not accept (help, a usage error, a completion
-    /// request) is parsed again from the root, so messages and exit statuses stay the root's.
+    /// is parsed by `Add` alone first (a pseudo-command of `jobq`), which skips the root's
+    /// subcommand lookup and completion-script check, a seventh of the call's time. Whatever that
+    /// parse does not accept (help, a usage error, a completion request) is parsed again from the
+    /// root, so messages and exit statuses stay the root's.
     private static func parse(_ arguments: [String]) throws -> any ParsableCommand {
         if arguments.first == Add.configuration.commandName,
             let add = try? Add.parseAsRoot(Array(arguments.dropFirst()))

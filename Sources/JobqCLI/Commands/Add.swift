@@ -6,6 +6,10 @@ import JobqStore
 struct Add: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
+        // Only matters when `JobqMain` parses `add` on its own: a pseudo-command of `jobq`, so
+        // that parse names `jobq add` and does not look for `--generate-completion-script`
+        // among the job's own words. Under the root command (every other parse) it does nothing.
+        _superCommandName: "jobq",
         abstract: "Enqueue a job (or a batch of jobs); prints the new job's id.",
         usage: """
             jobq add [<options>] [--] <command> [<argument> ...]
