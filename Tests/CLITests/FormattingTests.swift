@@ -96,9 +96,32 @@ struct FormattingTests {
         #expect(
             ProgressBar.line(done: 5, total: 10, elapsed: .seconds(2))
                 == String(repeating: "█", count: 12) + String(repeating: "░", count: 12) + "  5/10  2.5/s  ETA 2s")
+        #expect(
+            ProgressBar.line(done: 5, total: 10, elapsed: .seconds(2), glyphs: .ascii)
+                == String(repeating: "#", count: 12) + String(repeating: "-", count: 12) + "  5/10  2.5/s  ETA 2s")
         #expect(ProgressBar.formatETA(125) == "2m05s")
         #expect(ProgressBar.formatETA(7300) == "2h01m")
         #expect(ProgressBar.formatRate(1234.4) == "1234")
+    }
+
+    /// (environment, whether the bar is drawn with block elements)
+    static let locales: [([String: String], Bool)] = [
+        ([:], false),
+        (["LANG": "C"], false),
+        (["LANG": "POSIX"], false),
+        (["LANG": "en_US.UTF-8"], true),
+        (["LANG": "de_DE.utf8"], true),
+        (["LANG": "sr_RS.UTF-8@latin"], true),
+        (["LANG": "en_US.ISO-8859-1"], false),
+        (["LANG": "C.UTF-8", "LC_ALL": "C"], false),
+        (["LANG": "C", "LC_CTYPE": "C.UTF-8"], true),
+        (["LANG": "C.UTF-8", "LC_ALL": ""], true),
+        (["LC_ALL": "en_GB.UTF-8", "LC_CTYPE": "C"], true),
+    ]
+
+    @Test("the progress bar is drawn in ASCII unless the locale is UTF-8", arguments: locales)
+    func progressGlyphs(environment: [String: String], blocks: Bool) {
+        #expect(ProgressBar.Glyphs.forLocale(environment: environment) == (blocks ? .blocks : .ascii))
     }
 
     @Test("tables align columns and escape control characters")

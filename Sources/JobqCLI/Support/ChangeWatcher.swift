@@ -87,7 +87,8 @@ struct WaitOptions: ParsableArguments {
         guard OutputStream.standardError.isTerminal, progress ?? OutputStream.standardOutput.isTerminal else {
             return nil
         }
-        return ProgressDisplay(stream: .standardError)
+        return ProgressDisplay(
+            stream: .standardError, glyphs: .forLocale(environment: ProcessEnvironment.current))
     }
 
     /// `timed out after 10m`.
