@@ -109,6 +109,63 @@ import Testing
         }
     }
 
+    @Test func consumersWaitingForWorkHonourALoweredConcurrency() async throws {
+        let first = Gate()
+        let second = Gate()
+        let concurrency = Concurrency()
+        try await DispatcherHarness.run(concurrency: 4, idleTimeout: .seconds(3600)) { job in
+            if job.environment["ROUND"] == "1" { await first.wait() }
+            guard job.environment["ROUND"] == "2" else { return }
+            concurrency.enter()
+            await second.wait()
+            concurrency.leave()
+        } _: { harness in
+            defer {
+                first.open()
+                second.open()
+            }
+            func enqueue(round: String) async throws {
+                let job = JobRequest(
+                    queue: "q", command: .argv(["true"]), workingDirectory: "/", environment: ["ROUND": round])
+                _ = try await harness.client.enqueue(Array(repeating: job, count: 4), now: harness.clock.timestamp())
+            }
+            // Four consumers run, then wait for work (for up to an hour).
+            try await enqueue(round: "1")
+            try await harness.waitUntilHolding(running: 4, inMemory: 0)
+            first.open()
+            try await harness.join()
+            try await harness.client.updateQueue("q", concurrency: 1)
+            try await enqueue(round: "2")
+            // One runs; the other three wait in memory, not in consumers that predate the change.
+            try await harness.waitUntilHolding(running: 1, inMemory: 3)
+            #expect(concurrency.peak == 1)
+            second.open()
+            try await harness.join()
+            #expect(concurrency.peak == 1)
+        }
+    }
+
+    @Test func aLoweredIdleTimeoutEndsConsumersAlreadyWaiting() async throws {
+        let clock = ManualClock()
+        try await DispatcherHarness.run(concurrency: 2, idleTimeout: .seconds(3600), clock: clock) { _ in
+        } _: { harness in
+            try await harness.enqueue(20)
+            try await harness.join()
+            try await waitUntil("an idle consumer waits out its hour", timeout: .seconds(20)) {
+                clock.sleepers(forAtLeast: .seconds(3599)) >= 1
+            }
+            try await harness.client.updateQueue("q", idleTimeout: .seconds(1))
+            // Without the clock moving: they waited longer than the new timeout allows.
+            try await waitUntil("the waiting consumers ended", timeout: .seconds(20)) {
+                harness.log.count("consumer idle; ending") + harness.log.count("consumer ending")
+                    == harness.log.count("consumer started")
+            }
+            // The pool grows back when work comes.
+            try await harness.enqueue(5)
+            try await harness.join()
+        }
+    }
+
     @Test func anIdleQueuesWorkerEndsAndComesBackWithWork() async throws {
         let clock = ManualClock()
         try await DispatcherHarness.run(concurrency: 1, idleTimeout: .seconds(60), clock: clock) { _ in

@@ -277,7 +277,7 @@ public final class Dispatcher: Service {
                 idleTimeout: queue.idleTimeout ?? configuration.defaultIdleTimeout,
                 paused: queue.paused)
             let existing = state.withLock { $0.workers[queue.name] }
-            if let existing, existing.capacity == wanted.capacity {
+            if let existing, existing.appliesInPlace(wanted) {
                 existing.update(wanted)
                 if hasWork { existing.wake() }
                 continue
@@ -290,8 +290,14 @@ public final class Dispatcher: Service {
             }
             if let existing {
                 logger.info(
-                    "queue capacity changed; replacing its worker",
-                    metadata: ["queue.name": "\(queue.name)", "queue.capacity": "\(wanted.capacity)"])
+                    existing.capacity != wanted.capacity
+                        ? "queue capacity changed; replacing its worker"
+                        : "queue concurrency or idle timeout lowered; replacing its worker",
+                    metadata: [
+                        "queue.name": "\(queue.name)", "queue.capacity": "\(wanted.capacity)",
+                        "queue.concurrency": "\(wanted.concurrency)",
+                        "queue.idle.timeout": "\(DurationText.format(wanted.idleTimeout))",
+                    ])
                 existing.stopIntake()
             }
             // Jobs a worker gives back (paused, replaced, outranked) are claimable again: the

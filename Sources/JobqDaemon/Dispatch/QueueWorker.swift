@@ -74,8 +74,19 @@ final class QueueWorker: Sendable {
         if settings.paused { self.logger.info("queue paused") }
     }
 
-    /// Applies new settings live (capacity changes replace the worker instead), waking the
-    /// worker if they changed.
+    /// Whether `settings` can be applied to this worker in place (`update`). Not when the
+    /// capacity changed: the buffer's size is fixed. Nor when the concurrency or the idle timeout
+    /// went down: consumers already waiting for work would notice only when they timed out, or
+    /// took a job, one more than the new concurrency allows. Such changes replace the worker;
+    /// its consumers end after their current job, and the jobs it held go back to the store for
+    /// the new one.
+    func appliesInPlace(_ settings: Settings) -> Bool {
+        settings.capacity == capacity && settings.concurrency >= pool.limit
+            && settings.idleTimeout >= live.withLock({ $0.idleTimeout })
+    }
+
+    /// Applies new settings live (those `appliesInPlace` accepts; others replace the worker),
+    /// waking the worker if they changed.
     func update(_ settings: Settings) {
         let concurrency = pool.limit
         pool.limit = settings.concurrency
