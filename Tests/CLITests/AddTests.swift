@@ -99,7 +99,10 @@ struct AddTests {
         (["ls", "-la", "--queue", "x"], ["ls", "-la", "--queue", "x"], "default"),
         (["--queue", "q", "echo", "--json"], ["echo", "--json"], "q"),
         (["echo", "--help"], ["echo", "--help"], "default"),
-        (["echo", "--generate-completion-script", "bash"], ["echo", "--generate-completion-script", "bash"], "default"),
+        (
+            ["echo", "--generate-completion-script", "bash"], ["echo", "--generate-completion-script", "bash"],
+            "default"
+        ),
         (["echo", "--generate-completion-script"], ["echo", "--generate-completion-script"], "default"),
         (["-q", "q2", "--", "-dash", "--", "x"], ["-dash", "--", "x"], "q2"),
         (["echo", "--", "--db", "/elsewhere"], ["echo", "--", "--db", "/elsewhere"], "default"),

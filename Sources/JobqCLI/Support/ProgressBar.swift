@@ -30,7 +30,8 @@ enum ProgressBar {
         let total = max(total, done)
         let filled = total == 0 ? barWidth : min(barWidth, done * barWidth / total)
         let bar =
-            String(repeating: glyphs.done, count: filled) + String(repeating: glyphs.remaining, count: barWidth - filled)
+            String(repeating: glyphs.done, count: filled)
+            + String(repeating: glyphs.remaining, count: barWidth - filled)
         let seconds = elapsed.seconds
         var text = bar + "  \(done)/\(total)"
         guard done > 0, seconds >= 0.2 else { return text + "  --/s  ETA --" }
