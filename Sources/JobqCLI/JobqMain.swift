@@ -73,8 +73,10 @@ public enum JobqMain {
     /// parse does not accept (help, a usage error, a completion request) is parsed again from the
     /// root, so messages and exit statuses stay the root's.
     private static func parse(_ arguments: [String]) throws -> any ParsableCommand {
+        // Only an `Add` is kept: on some paths (`add -qh x`) the library returns its help command
+        // rather than throwing, and help must come from the root, which adds `--version`.
         if arguments.first == Add.configuration.commandName,
-            let add = try? Add.parseAsRoot(Array(arguments.dropFirst()))
+            let add = (try? Add.parseAsRoot(Array(arguments.dropFirst()))) as? Add
         {
             return add
         }

@@ -104,6 +104,11 @@ struct ExitStatusTests {
             }
             let help = try await cli.succeed(["add", "--help"])
             #expect(help.stdoutText.contains("USAGE: jobq add [<options>]"))
+            #expect(help.stdoutText.contains("--version"))
+            // Paths where the library returns its help command instead of throwing.
+            for arguments in [["add", "-qh", "echo"], ["add", "--db", "", "--help"], ["--db", "", "add", "-h"]] {
+                #expect(try await cli.succeed(arguments).stdoutText == help.stdoutText, "\(arguments)")
+            }
             let completion = try await cli.succeed(["add", "--generate-completion-script", "bash"])
             #expect(completion.stdoutText.contains("_jobq_add"))
             #expect(!cli.databaseExists)
