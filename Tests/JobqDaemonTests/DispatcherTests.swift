@@ -88,7 +88,11 @@ import Testing
         }
     }
 
-    @Test func idleConsumersEndAfterTheIdleTimeoutAndThePoolGrowsBack() async throws {
+    /// Runs `body` once a dispatcher (concurrency 2, idle timeout an hour on a manual clock) has
+    /// run 20 jobs and its consumers wait for more.
+    private func withConsumersWaitingOutAnHour(
+        _ body: (DispatcherHarness, ManualClock) async throws -> Void
+    ) async throws {
         let clock = ManualClock()
         try await DispatcherHarness.run(concurrency: 2, idleTimeout: .seconds(3600), clock: clock) { _ in
         } _: { harness in
@@ -97,6 +101,12 @@ import Testing
             try await waitUntil("an idle consumer waits out its hour", timeout: .seconds(20)) {
                 clock.sleepers(forAtLeast: .seconds(3599)) >= 1
             }
+            try await body(harness, clock)
+        }
+    }
+
+    @Test func idleConsumersEndAfterTheIdleTimeoutAndThePoolGrowsBack() async throws {
+        try await withConsumersWaitingOutAnHour { harness, clock in
             #expect(harness.log.count("consumer idle; ending") == 0)
             clock.advance(by: .seconds(3600))
             try await waitUntil("consumers idled out", timeout: .seconds(20)) {
@@ -146,14 +156,7 @@ import Testing
     }
 
     @Test func aLoweredIdleTimeoutEndsConsumersAlreadyWaiting() async throws {
-        let clock = ManualClock()
-        try await DispatcherHarness.run(concurrency: 2, idleTimeout: .seconds(3600), clock: clock) { _ in
-        } _: { harness in
-            try await harness.enqueue(20)
-            try await harness.join()
-            try await waitUntil("an idle consumer waits out its hour", timeout: .seconds(20)) {
-                clock.sleepers(forAtLeast: .seconds(3599)) >= 1
-            }
+        try await withConsumersWaitingOutAnHour { harness, _ in
             try await harness.client.updateQueue("q", idleTimeout: .seconds(1))
             // Without the clock moving: they waited longer than the new timeout allows.
             try await waitUntil("the waiting consumers ended", timeout: .seconds(20)) {
