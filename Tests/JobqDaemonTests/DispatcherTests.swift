@@ -488,23 +488,51 @@ import Testing
     }
 
     /// Runs a dispatcher (capacity 5) with `blocking` jobs running, which wait for the gate
-    /// (opened at the end at the latest), and four quick ones held in memory behind them.
+    /// (opened at the end at the latest), and four quick ones held in memory behind them. `body`
+    /// also gets the ids of the quick jobs in the order they started.
     private func withFourJobsHeldBehind(
-        blocking: Int, _ body: (DispatcherHarness, Gate) async throws -> Void
+        blocking: Int, _ body: (DispatcherHarness, Gate, _ quickStarts: () -> [JobID]) async throws -> Void
     ) async throws {
         let gate = Gate()
+        let quickStarts = Mutex<[JobID]>([])
         try await DispatcherHarness.run(concurrency: blocking, capacity: 5) { job in
-            if job.environment["BLOCK"] != nil { await gate.wait() }
+            if job.environment["BLOCK"] != nil {
+                await gate.wait()
+            } else {
+                quickStarts.withLock { $0.append(job.id) }
+            }
         } _: { harness in
             defer { gate.open() }
             try await enqueueBlockingThenQuick(harness, blocking: blocking, quick: 4)
             try await harness.waitUntilHolding(running: blocking, inMemory: 4)
-            try await body(harness, gate)
+            try await body(harness, gate, { quickStarts.withLock { $0 } })
+        }
+    }
+
+    /// The settings changes that replace a queue's worker, as `updateQueue` arguments.
+    static let replacingChanges: [(capacity: Int?, idleTimeout: Duration?)] = [(10, nil), (nil, .seconds(5))]
+
+    @Test(arguments: replacingChanges)
+    func jobsHeldInMemoryKeepTheirOrderWhenTheWorkerIsReplaced(capacity: Int?, idleTimeout: Duration?) async throws {
+        try await withFourJobsHeldBehind(blocking: 1) { harness, gate, quickStarts in
+            // Four more wait in the store: the buffer is full.
+            try await harness.enqueue(4)
+            try await harness.client.updateQueue(
+                "q", capacity: capacity.map { .some($0) }, idleTimeout: idleTimeout.map { .some($0) })
+            try await waitUntil("the worker replaced", timeout: .seconds(20)) {
+                harness.log.count("queue capacity changed; replacing its worker")
+                    + harness.log.count("queue concurrency or idle timeout lowered; replacing its worker") == 1
+            }
+            gate.open()
+            try await harness.join()
+            let order = quickStarts()
+            #expect(order.count == 8)
+            #expect(order == order.sorted(), "the quick jobs started out of their enqueue order")
         }
     }
 
     @Test func aCapacityChangeWhileEveryConsumerIsBusyStillRunsTheJobsHeldInMemory() async throws {
-        try await withFourJobsHeldBehind(blocking: 1) { harness, gate in
+        try await withFourJobsHeldBehind(blocking: 1) { harness, gate, _ in
             try await harness.client.updateQueue("q", capacity: 10)
             try await waitUntil("the worker replaced", timeout: .seconds(20)) {
                 harness.log.count("queue capacity changed; replacing its worker") == 1
@@ -517,7 +545,7 @@ import Testing
     }
 
     @Test func afterACapacityChangeReleasedJobsRunBesideTheOldWorkersRunningOnes() async throws {
-        try await withFourJobsHeldBehind(blocking: 2) { harness, gate in
+        try await withFourJobsHeldBehind(blocking: 2) { harness, gate, _ in
             try await harness.client.updateQueue("q", concurrency: 4, capacity: 10)
             // Two slots are free: the four quick jobs run while the blocking ones still do.
             try await waitUntil("the quick jobs done", timeout: .seconds(20)) {

@@ -305,7 +305,7 @@ public final class Dispatcher: Service {
             let claimable = self.claimable
             let worker = QueueWorker(
                 name: queue.name, settings: wanted, pool: pool, store: store, executor: executor, clock: clock,
-                logger: logger, onReleased: { claimable.signal() })
+                logger: logger, replacing: existing, onReleased: { claimable.signal() })
             let added = state.withLock { state -> Bool in
                 guard !state.stopping else { return false }
                 state.workers[queue.name] = worker

@@ -50,10 +50,20 @@ final class QueueWorker: Sendable {
     /// Called after jobs this worker held were given back to the store: they can be claimed
     /// again, by a newer worker of the same queue if this one is being replaced.
     private let onReleased: @Sendable () -> Void
+    /// The jobs this worker claimed that have neither started nor gone back to the store, and
+    /// whether its producer may still claim more. Once it may not and none is held, the worker
+    /// signals `heldNothing`.
+    private let holding = Mutex<(jobs: Int, claiming: Bool)>((0, true))
+    private let heldNothing = WakeSignal()
+    /// Signalled once the worker this one replaces holds nothing: this one claims only then, so
+    /// that the jobs that one held keep their place ahead of the ones behind them. (Its signal,
+    /// not the worker, so that generations do not keep each other alive.)
+    private let predecessorHeldNothing: WakeSignal?
 
     init(
         name: String, settings: Settings, pool: QueuePool, store: JobStore, executor: JobExecutor,
-        clock: any DispatcherClock, logger: Logger, onReleased: @escaping @Sendable () -> Void
+        clock: any DispatcherClock, logger: Logger, replacing predecessor: QueueWorker? = nil,
+        onReleased: @escaping @Sendable () -> Void
     ) {
         self.name = name
         self.capacity = settings.capacity
@@ -68,6 +78,7 @@ final class QueueWorker: Sendable {
         self.logger = logger
         self.live = Mutex((settings.idleTimeout, settings.paused, false))
         self.onReleased = onReleased
+        self.predecessorHeldNothing = predecessor?.heldNothing
         pool.limit = settings.concurrency
         // A consumer of an older generation ending frees a slot for this one's jobs.
         pool.onSlotFreed { [poolWake] in poolWake.signal() }
@@ -143,6 +154,9 @@ final class QueueWorker: Sendable {
     // MARK: Producer
 
     private func produce() async {
+        // Soon: the predecessor is stopping, so it gives back (or starts) all it holds at once.
+        await predecessorHeldNothing?.wait()
+        defer { holdingChanged { $0.claiming = false } }
         var failures = 0
         // The priority of the last job put into the buffer, the lowest there: each claim comes in
         // priority order, and a claim never follows lower-priority jobs (see `isOutranked`).
@@ -208,6 +222,7 @@ final class QueueWorker: Sendable {
                 _ = await producerWake.wait(timeout: delay, on: clock)
                 continue
             }
+            holdingChanged { $0.jobs += claimed.count }
             var handedOver = 0
             while handedOver < claimed.count, (try? buffer.tryPut(claimed[handedOver])) != nil {
                 if handedOver == 0 { poolWake.signal() }
@@ -309,6 +324,7 @@ final class QueueWorker: Sendable {
             if paused || stopping {
                 await release([job.id])
             } else {
+                holdingChanged { $0.jobs -= 1 }
                 await executor.execute(job)
             }
             try? buffer.taskDone()
@@ -321,6 +337,16 @@ final class QueueWorker: Sendable {
 
     // MARK: Releasing unstarted jobs
 
+    /// Updates `holding`, and signals `heldNothing` once the producer claims no more and no job
+    /// is held.
+    private func holdingChanged(_ change: (inout (jobs: Int, claiming: Bool)) -> Void) {
+        let nothing = holding.withLock { holding in
+            change(&holding)
+            return !holding.claiming && holding.jobs == 0
+        }
+        if nothing { heldNothing.signal() }
+    }
+
     private func releaseBuffered() async {
         var ids: [JobID] = []
         while let job = try? buffer.tryGet() {
@@ -332,6 +358,8 @@ final class QueueWorker: Sendable {
 
     private func release(_ ids: [JobID]) async {
         guard !ids.isEmpty else { return }
+        // Given back, or stuck as claimed until the next daemon's recovery: held no more.
+        defer { holdingChanged { $0.jobs -= ids.count } }
         // Must happen even during shutdown, or these jobs would wait for recovery at next start.
         do {
             try await store.release(ids)
