@@ -155,6 +155,36 @@ import Testing
         }
     }
 
+    @Test func everyGenerationOfAQueuesWorkerCountsItsConsumersInOnePool() async throws {
+        let gate = Mutex(Gate())
+        try await DispatcherHarness.run(concurrency: 2, idleTimeout: .seconds(3600)) { job in
+            if job.environment["BLOCK"] != nil { await gate.withLock { $0 }.wait() }
+        } _: { harness in
+            defer { gate.withLock { $0 }.open() }
+            let blocker = JobRequest(
+                queue: "q", command: .argv(["true"]), workingDirectory: "/", environment: ["BLOCK": "1"])
+            // Each round replaces the worker twice; the first replacement's old worker may end
+            // at any moment around it. A pool lost then would let the third generation start a
+            // job beside the two the second one runs.
+            for round in 0..<20 {
+                try await harness.enqueue(2)
+                try await harness.join()
+                try await harness.client.updateQueue("q", idleTimeout: .seconds(3600 - round - 1))
+                _ = try await harness.client.enqueue([blocker, blocker], now: harness.clock.timestamp())
+                try await harness.waitUntilHolding(running: 2, inMemory: 0)
+                try await harness.client.updateQueue("q", concurrency: 1)
+                try await harness.enqueue(1)
+                try await harness.waitUntilHolding(running: 2, inMemory: 1)
+                gate.withLock { gate in
+                    gate.open()
+                    gate = Gate()
+                }
+                try await harness.join()
+                try await harness.client.updateQueue("q", concurrency: 2)
+            }
+        }
+    }
+
     @Test func aLoweredIdleTimeoutEndsConsumersAlreadyWaiting() async throws {
         try await withConsumersWaitingOutAnHour { harness, _ in
             try await harness.client.updateQueue("q", idleTimeout: .seconds(1))

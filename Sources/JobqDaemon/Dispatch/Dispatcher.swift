@@ -283,11 +283,23 @@ public final class Dispatcher: Service {
                 continue
             }
             if existing == nil, !queue.paused, !hasWork { continue }
-            let pool = state.withLock { state -> QueuePool in
+            // Jobs a worker gives back (paused, replaced, outranked) are claimable again: the
+            // reconcile that follows wakes whichever worker the queue has then.
+            let claimable = self.claimable
+            // One critical section for the queue's pool and its new worker: an old worker that
+            // ends meanwhile (`workerEnded`) must not drop the pool the new one counts in, or the
+            // next generation would count its consumers apart from this one's.
+            let added = state.withLock { state -> QueueWorker? in
+                guard !state.stopping else { return nil }
                 let pool = state.pools[queue.name] ?? QueuePool(limit: wanted.concurrency)
                 state.pools[queue.name] = pool
-                return pool
+                let worker = QueueWorker(
+                    name: queue.name, settings: wanted, pool: pool, store: store, executor: executor, clock: clock,
+                    logger: logger, replacing: existing, onReleased: { claimable.signal() })
+                state.workers[queue.name] = worker
+                return worker
             }
+            guard let worker = added else { return }
             if let existing {
                 logger.info(
                     existing.capacity != wanted.capacity
@@ -300,18 +312,6 @@ public final class Dispatcher: Service {
                     ])
                 existing.stopIntake()
             }
-            // Jobs a worker gives back (paused, replaced, outranked) are claimable again: the
-            // reconcile that follows wakes whichever worker the queue has then.
-            let claimable = self.claimable
-            let worker = QueueWorker(
-                name: queue.name, settings: wanted, pool: pool, store: store, executor: executor, clock: clock,
-                logger: logger, replacing: existing, onReleased: { claimable.signal() })
-            let added = state.withLock { state -> Bool in
-                guard !state.stopping else { return false }
-                state.workers[queue.name] = worker
-                return true
-            }
-            guard added else { return }
             group.addTask {
                 await worker.run()
                 self.workerEnded(worker)

@@ -82,7 +82,7 @@ final class QueueWorker: Sendable {
         pool.limit = settings.concurrency
         // A consumer of an older generation ending frees a slot for this one's jobs.
         pool.onSlotFreed { [poolWake] in poolWake.signal() }
-        if settings.paused { self.logger.info("queue paused") }
+        if settings.paused, predecessor?.live.withLock({ $0.paused }) != true { self.logger.info("queue paused") }
     }
 
     /// Whether `settings` can be applied to this worker in place (`update`). Not when the
