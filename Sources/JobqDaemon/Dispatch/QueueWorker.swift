@@ -165,7 +165,8 @@ final class QueueWorker: Sendable {
         var delayedDue: Timestamp?
         while true {
             let (paused, stopping) = live.withLock { ($0.paused, $0.stopping) }
-            if stopping {
+            // Cancelled: every wait below would return at once, so stop as if asked to.
+            if stopping || Task.isCancelled {
                 await releaseBuffered()
                 return
             }
@@ -281,17 +282,19 @@ final class QueueWorker: Sendable {
     private func superviseConsumers() async {
         await withDiscardingTaskGroup { group in
             while true {
-                let stopping = live.withLock { $0.stopping }
-                if stopping {
+                // Cancelled: no new consumers either, and the wait below must not return at once.
+                if live.withLock({ $0.stopping }) || Task.isCancelled {
                     if ownConsumers.withLock({ $0 }) == 0 { return }
-                } else {
-                    while buffer.count > 0, pool.reserve() {
-                        ownConsumers.withLock { $0 += 1 }
-                        group.addTask {
-                            await self.consume()
-                            self.ownConsumers.withLock { $0 -= 1 }
-                            self.poolWake.signal()
-                        }
+                    // Each consumer that ends signals; a cancelled one ends at its next wait.
+                    await poolWake.waitIgnoringCancellation()
+                    continue
+                }
+                while buffer.count > 0, pool.reserve() {
+                    ownConsumers.withLock { $0 += 1 }
+                    group.addTask {
+                        await self.consume()
+                        self.ownConsumers.withLock { $0 -= 1 }
+                        self.poolWake.signal()
                     }
                 }
                 await poolWake.wait()

@@ -53,6 +53,23 @@ final class WakeSignal: Sendable {
         }
     }
 
+    /// `wait()` that cancellation does not end: for a cancelled task that must still wait for
+    /// the signal (a stopping worker waiting for its consumers to end) rather than spin.
+    func waitIgnoringCancellation() async {
+        _ = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.pending {
+                    state.pending = false
+                    return true
+                }
+                state.nextID += 1
+                state.waiters[state.nextID] = continuation
+                return false
+            }
+            if now { continuation.resume(returning: true) }
+        }
+    }
+
     /// `wait()`, but gives up after `timeout` on `clock`. Returns whether a signal (rather
     /// than the timeout) ended the wait.
     @discardableResult
