@@ -65,6 +65,39 @@ struct QueueControlTests {
         }
     }
 
+    @Test("a concurrency lowered while consumers wait for work holds for the next jobs")
+    func loweredConcurrencyWithIdleConsumers() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon(["--idle-timeout": "10m"])
+            try await scenario.succeed(["queue", "set", "wide", "--concurrency", "3"])
+            // Three jobs at once, then nothing: three consumers wait for work.
+            func hold(until release: String) -> String {
+                "touch running.$JOBQ_JOB_ID; while [ ! -e \(release) ]; do sleep 0.02; done"
+            }
+            var first: [JobID] = []
+            for _ in 0..<3 {
+                first.append(try await scenario.addShell(hold(until: "release.1"), options: ["--queue", "wide"]))
+            }
+            try await scenario.waitFor("three jobs at once") { first.allSatisfy { scenario.exists("running.\($0)") } }
+            scenario.touch("release.1")
+            for id in first { #expect(try await scenario.waitUntilFinished(id).state == .succeeded) }
+
+            try await scenario.succeed(["queue", "set", "wide", "--concurrency", "1"])
+            try await scenario.waitFor("the change applied") { daemon.log.contains("queue.concurrency=1") }
+            let a = try await scenario.addShell(hold(until: "release.2"), options: ["--queue", "wide"])
+            let b = try await scenario.addShell(hold(until: "release.2"), options: ["--queue", "wide"])
+            // One runs; the daemon holds the other in memory (claimed) until a slot frees.
+            try await scenario.waitFor("one running, the other held back") {
+                let (jobA, jobB) = (try await scenario.job(a), try await scenario.job(b))
+                return jobA.state == .running && jobB.state == .pending && jobB.claimed
+                    || jobB.state == .running && jobA.state == .pending && jobA.claimed
+            }
+            scenario.touch("release.2")
+            #expect(try await scenario.waitUntilFinished(a).state == .succeeded)
+            #expect(try await scenario.waitUntilFinished(b).state == .succeeded)
+        }
+    }
+
     @Test("an idle consumer ends after the idle timeout, and the pool grows back when work arrives")
     func idleScaleDown() async throws {
         try await withScenario { scenario in
