@@ -62,16 +62,17 @@ struct DispatcherHarness {
         }
     }
 
-    /// Enqueues `count` jobs (`true`, never run as a process here) on `queue`.
+    /// Enqueues `count` jobs (`true`, never run as a process here) on `queue`; `environment`
+    /// is how a test's handler tells them apart.
     @discardableResult
     func enqueue(
         _ count: Int, queue: String = "q", priority: Int = 0, retries: Int = 0, backoff: Duration = .milliseconds(10),
-        timeout: Duration? = nil, after dependencies: [JobID] = []
+        timeout: Duration? = nil, after dependencies: [JobID] = [], environment: [String: String] = [:]
     ) async throws -> [JobID] {
         let requests = (0..<count).map { _ in
             JobRequest(
-                queue: queue, command: .argv(["true"]), workingDirectory: "/", priority: priority,
-                timeout: timeout, retries: retries, backoff: backoff, dependencies: dependencies)
+                queue: queue, command: .argv(["true"]), workingDirectory: "/", environment: environment,
+                priority: priority, timeout: timeout, retries: retries, backoff: backoff, dependencies: dependencies)
         }
         return try await client.enqueue(requests, now: clock.timestamp()).map(\.id)
     }

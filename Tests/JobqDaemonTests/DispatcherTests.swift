@@ -134,21 +134,15 @@ import Testing
                 first.open()
                 second.open()
             }
-            func enqueue(round: String) async throws {
-                let job = JobRequest(
-                    queue: "q", command: .argv(["true"]), workingDirectory: "/", environment: ["ROUND": round])
-                _ = try await harness.client.enqueue(Array(repeating: job, count: 4), now: harness.clock.timestamp())
-            }
             // Four consumers run, then wait for work (for up to an hour).
-            try await enqueue(round: "1")
+            try await harness.enqueue(4, environment: ["ROUND": "1"])
             try await harness.waitUntilHolding(running: 4, inMemory: 0)
             first.open()
             try await harness.join()
             try await harness.client.updateQueue("q", concurrency: 1)
-            try await enqueue(round: "2")
+            try await harness.enqueue(4, environment: ["ROUND": "2"])
             // One runs; the other three wait in memory, not in consumers that predate the change.
             try await harness.waitUntilHolding(running: 1, inMemory: 3)
-            #expect(concurrency.peak == 1)
             second.open()
             try await harness.join()
             #expect(concurrency.peak == 1)
@@ -161,8 +155,6 @@ import Testing
             if job.environment["BLOCK"] != nil { await gate.withLock { $0 }.wait() }
         } _: { harness in
             defer { gate.withLock { $0 }.open() }
-            let blocker = JobRequest(
-                queue: "q", command: .argv(["true"]), workingDirectory: "/", environment: ["BLOCK": "1"])
             // Each round replaces the worker twice; the first replacement's old worker may end
             // at any moment around it. A pool lost then would let the third generation start a
             // job beside the two the second one runs.
@@ -170,7 +162,7 @@ import Testing
                 try await harness.enqueue(2)
                 try await harness.join()
                 try await harness.client.updateQueue("q", idleTimeout: .seconds(3600 - round - 1))
-                _ = try await harness.client.enqueue([blocker, blocker], now: harness.clock.timestamp())
+                try await harness.enqueue(2, environment: ["BLOCK": "1"])
                 try await harness.waitUntilHolding(running: 2, inMemory: 0)
                 try await harness.client.updateQueue("q", concurrency: 1)
                 try await harness.enqueue(1)
@@ -511,9 +503,7 @@ import Testing
     /// Enqueues `blocking` jobs whose handler waits for `gate` (their environment has BLOCK),
     /// then `quick` ones, on queue "q".
     private func enqueueBlockingThenQuick(_ harness: DispatcherHarness, blocking: Int, quick: Int) async throws {
-        let blocker = JobRequest(
-            queue: "q", command: .argv(["true"]), workingDirectory: "/", environment: ["BLOCK": "1"])
-        _ = try await harness.client.enqueue(Array(repeating: blocker, count: blocking), now: harness.clock.timestamp())
+        try await harness.enqueue(blocking, environment: ["BLOCK": "1"])
         try await harness.enqueue(quick)
     }
 
