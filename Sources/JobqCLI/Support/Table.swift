@@ -79,9 +79,9 @@ struct Table {
 
 extension String {
     /// The columns the text takes on a terminal, as wcswidth(3) counts them in a UTF-8 locale
-    /// (without needing one; glibc 2.36 and this agree on all but 1 of 150,758 code points): 2 for each wide character (CJK ideographs, kana, Hangul
-    /// syllables, fullwidth forms, emoji shown as emoji), 0 for combining marks and format
-    /// characters, 1 for the rest.
+    /// (without needing one; glibc 2.36 and this agree on all but 1 of 150,758 code points): 2
+    /// for each wide character (CJK ideographs, kana, Hangul syllables, fullwidth forms, emoji
+    /// shown as emoji), 0 for combining marks and format characters, 1 for the rest.
     var terminalWidth: Int {
         unicodeScalars.reduce(0) { $0 + $1.terminalWidth }
     }
