@@ -42,14 +42,24 @@ public enum JobqMain {
     }
 
     private static func execute(_ arguments: [String]) -> Int32 {
+        // `jobq add WORD…`, the call scripts make in loops, has nothing for the parser to read.
+        if let invocation = AddInvocation(plainArguments: arguments) {
+            return complete { try invocation.run(now: .now(), environment: ProcessEnvironment.current) }
+        }
         var command: any ParsableCommand
         do {
             command = try parse(arguments)
         } catch {
             return report(error)
         }
+        return complete { try command.run() }
+    }
+
+    /// Runs a parsed command and returns its exit status: 0, or the status of its failure
+    /// (with the one-line reason on stderr), or 1 when its output could not be written.
+    private static func complete(_ run: () throws -> Void) -> Int32 {
         do {
-            try command.run()
+            try run()
             switch OutputStream.standardOutputFailure {
             case nil:
                 return ExitStatus.success
@@ -67,12 +77,12 @@ public enum JobqMain {
         }
     }
 
-    /// Parses `arguments` from the root command. `jobq add …`, the call scripts make in loops,
-    /// is parsed by `Add` alone first (a pseudo-command of `jobq`), which skips the root's
+    /// Parses `arguments` from the root command. `jobq add` with options is parsed by `Add`
+    /// alone first (a pseudo-command of `jobq`), which skips the root's
     /// subcommand lookup and completion-script check, a seventh of the call's time. Whatever that
     /// parse does not accept (help, a usage error, a completion request) is parsed again from the
     /// root, so messages and exit statuses stay the root's.
-    private static func parse(_ arguments: [String]) throws -> any ParsableCommand {
+    static func parse(_ arguments: [String]) throws -> any ParsableCommand {
         // Only an `Add` is kept: on some paths (`add -qh x`) the library returns its help command
         // rather than throwing, and help must come from the root, which adds `--version`.
         if arguments.first == Add.configuration.commandName,

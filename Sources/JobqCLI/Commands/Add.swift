@@ -141,106 +141,22 @@ struct Add: ParsableCommand {
     func run() throws {
         let environment = ProcessEnvironment.current
         let now = Timestamp.now()
-        let currentDirectory = FileSystem.currentDirectory()
-        var defaults = JobSpec(command: shell ? .shell(commandWords.joined(separator: " ")) : .argv(commandWords))
-        defaults.queue = queue
-        defaults.priority = priority
-        if let delay { defaults.start = .delay(delay.duration) }
-        if let at { defaults.start = .at(try TimeText.parse(at, now: now)) }
-        defaults.timeout = timeout?.duration
-        defaults.retries = retries
-        if let backoff { defaults.backoff = backoff.duration }
-        defaults.dependencies = after.map(\.id)
-        defaults.environment = try EnvironmentAssignment.parse(env, from: environment)
-        defaults.workingDirectory = cwd
-
-        // Everything is parsed and checked before the database is opened.
-        var lines: [Int?] = []
-        var requests: [JobRequest] = []
-        if let batch {
-            let input = try BatchInput.read(batch)
-            let specs = try BatchParser.parse(input, defaults: defaults, now: now)
-            lines.reserveCapacity(specs.count)
-            requests.reserveCapacity(specs.count)
-            for (line, spec) in specs {
-                do throws(CLIError) {
-                    requests.append(try spec.request(now: now, currentDirectory: currentDirectory))
-                } catch {
-                    throw error.prefixed("line \(line): ")
-                }
-                lines.append(line)
-            }
-        } else {
-            requests = [try defaults.request(now: now, currentDirectory: currentDirectory)]
-            lines = [nil]
-        }
-        let database = try Database(global, environment: environment)
-        // No database yet means no job for --after to name: fail without creating one.
-        if let dependency = requests.lazy.flatMap(\.dependencies).first, !FileSystem.exists(database.path) {
-            throw Self.dependencyFailure(dependency, requests: requests, lines: lines, database: database)
-        }
-        let store = try database.openCreating()
-        let jobs: [Job]
-        do {
-            jobs = try store.assumeIsolated { store in try store.enqueue(requests, now: now) }
-        } catch StoreError.dependencyNotFound(let id) {
-            throw Self.dependencyFailure(id, requests: requests, lines: lines, database: database)
-        } catch {
-            throw database.failure(error)
-        }
-        OutputStream.standardOutput.write(render(jobs))
-        // Enqueued after a dependency that failed or was cancelled: it will never run, say so.
-        for job in jobs where job.state == .cancelled {
-            let reason = (job.error ?? "a dependency did not succeed").displaySafe
-            OutputStream.standardError.write("jobq: job \(job.id) was cancelled at once: \(reason)\n")
-        }
-        let waiting = jobs.count { $0.state == .pending }
-        if waiting > 0, DaemonNote.isDue(for: database) {
-            DaemonNote.write(
-                for: database, waiting == 1 ? "the job waits until one starts" : "the jobs wait until one starts")
-        }
+        try invocation(now: now, environment: environment).run(now: now, environment: environment)
     }
 
-    private func render(_ jobs: [Job]) -> [UInt8] {
-        if json {
-            let objects = jobs.map { job in
-                JSONValue.object([
-                    JSONMember("id", .integer(job.id)), JSONMember("queue", .string(job.queue)),
-                    JSONMember("state", .string(job.state.rawValue)),
-                ])
-            }
-            var output = (batch == nil ? objects[0] : .object([JSONMember("jobs", .array(objects))])).serialized()
-            output.append(UInt8(ascii: "\n"))
-            return output
-        }
-        var output: [UInt8] = []
-        output.reserveCapacity(jobs.count * 8)
-        for job in jobs {
-            output.append(contentsOf: String(job.id).utf8)
-            output.append(UInt8(ascii: "\n"))
-        }
-        return output
-    }
-
-    /// `--after` named a job that does not exist: say which, and which batch line.
-    private static func dependencyFailure(
-        _ id: JobID, requests: [JobRequest], lines: [Int?], database: Database
-    ) -> CLIError {
-        let reason = "no job \(id) in \(database.path) (named by --after); nothing was enqueued"
-        if let index = requests.firstIndex(where: { $0.dependencies.contains(id) }), let line = lines[index] {
-            return .failed("line \(line): " + reason)
-        }
-        return .failed(reason)
-    }
-}
-
-extension CLIError {
-    /// The same failure with `prefix` before its message (e.g. `line 3: `).
-    func prefixed(_ prefix: String) -> CLIError {
-        switch self {
-        case .usage(let message): .usage(prefix + message)
-        case .failed(let message): .failed(prefix + message)
-        case .timedOut(let message): .timedOut(prefix + message)
-        }
+    /// What these options ask for; `now` is the instant `--at +90s` counts from.
+    func invocation(now: Timestamp, environment: [String: String]) throws -> AddInvocation {
+        var job = JobSpec(command: shell ? .shell(commandWords.joined(separator: " ")) : .argv(commandWords))
+        job.queue = queue
+        job.priority = priority
+        if let delay { job.start = .delay(delay.duration) }
+        if let at { job.start = .at(try TimeText.parse(at, now: now)) }
+        job.timeout = timeout?.duration
+        job.retries = retries
+        if let backoff { job.backoff = backoff.duration }
+        job.dependencies = after.map(\.id)
+        job.environment = try EnvironmentAssignment.parse(env, from: environment)
+        job.workingDirectory = cwd
+        return AddInvocation(job: job, batch: batch, json: json, database: global.db)
     }
 }

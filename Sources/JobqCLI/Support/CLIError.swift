@@ -22,6 +22,15 @@ enum CLIError: Error, CustomStringConvertible, Equatable {
         case .timedOut: ExitStatus.timedOut
         }
     }
+
+    /// The same failure with `prefix` before its message (e.g. `line 3: `).
+    func prefixed(_ prefix: String) -> CLIError {
+        switch self {
+        case .usage(let message): .usage(prefix + message)
+        case .failed(let message): .failed(prefix + message)
+        case .timedOut(let message): .timedOut(prefix + message)
+        }
+    }
 }
 
 /// The exit statuses `jobq` documents (SPEC §4).

@@ -30,9 +30,15 @@ struct Database {
     let path: String
 
     init(_ options: GlobalOptions, environment: [String: String]) throws(CLIError) {
+        try self.init(explicit: options.db, environment: environment)
+    }
+
+    /// The database of a command given `--db explicit` after its name (`nil` if not given);
+    /// a leading `--db` comes next, then the environment and the default locations.
+    init(explicit: String?, environment: [String: String]) throws(CLIError) {
         guard
             let path = DatabaseLocation.resolve(
-                explicit: options.db ?? GlobalOptions.leadingDatabase, environment: environment, for: .client)
+                explicit: explicit ?? GlobalOptions.leadingDatabase, environment: environment, for: .client)
         else { throw .failed(DatabaseLocation.noDefaultProblem) }
         self.path = path
     }

@@ -1,0 +1,90 @@
+import ArgumentParser
+import JobqCore
+import JobqTestSupport
+import Testing
+
+@testable import JobqCLI
+
+/// `jobq add WORD…` skips the argument parser (`AddInvocation(plainArguments:)`); these tests hold
+/// it to meaning exactly what the parser makes of the same words.
+@Suite("jobq add without options (in process)")
+struct AddInvocationTests {
+    static let now = Timestamp(milliseconds: 1_800_000_000_000)
+    static let environment = ["HOME": "/home/someone", "JOBQ_DB": "/tmp/elsewhere.db"]
+
+    /// What `jobq` makes of `arguments` when it reads them with the argument parser.
+    static func parsed(_ arguments: [String]) throws -> AddInvocation? {
+        let command = try JobqMain.parse(arguments)
+        return try (command as? Add)?.invocation(now: now, environment: environment)
+    }
+
+    @Test(
+        "a command with no option of add before it is read without the parser, as the parser reads it",
+        arguments: [
+            ["add", "true"],
+            ["add", "ls", "-la"],
+            ["add", "--", "ls", "-la"],
+            ["add", "--", "-dash", "--", "x"],
+            ["add", "--", "--"],
+            ["add", "--", "--help"],
+            ["add", "--", "-q", "x"],
+            ["add", "echo", "--queue", "q", "--json", "--db", "/x.db", "--batch", "-"],
+            ["add", "echo", "--help"],
+            ["add", "echo", "--generate-completion-script", "bash"],
+            ["add", "help"],
+            ["add", "add", "x"],
+            ["add", ""],
+            ["add", "", "x"],
+            ["add", "echo 'a b' $(rm -rf /); DROP TABLE jobs;--", "\n", "é😀"],
+            ["add", "x", "--version"],
+        ])
+    func plainCommands(arguments: [String]) throws {
+        let plain = try #require(AddInvocation(plainArguments: arguments))
+        #expect(plain == (try Self.parsed(arguments)))
+        #expect(plain.job.queue == JobRequest.defaultQueue)
+    }
+
+    @Test(
+        "anything with an option of add, or no command, goes to the parser",
+        arguments: [
+            [], ["add"], ["add", "--"], ["add", "-"], ["add", "-q", "x", "true"], ["add", "--json", "true"],
+            ["add", "--db", "/x.db", "true"], ["add", "-h"], ["add", "--help"], ["add", "--version"],
+            ["add", "--batch", "-"], ["add", "--generate-completion-script", "bash"], ["status"], ["list", "x"],
+            ["ad", "x"], ["--db", "/x.db", "add", "x"],
+        ])
+    func otherCalls(arguments: [String]) {
+        #expect(AddInvocation(plainArguments: arguments) == nil)
+    }
+
+    @Test("an empty leading --db is left to the parser, which refuses it with the usage message")
+    func emptyLeadingDatabase() {
+        GlobalOptions.$leadingDatabase.withValue("") {
+            #expect(AddInvocation(plainArguments: ["add", "true"]) == nil)
+        }
+        GlobalOptions.$leadingDatabase.withValue("/x.db") {
+            #expect(AddInvocation(plainArguments: ["add", "true"]) != nil)
+        }
+    }
+
+    @Test("over 3,000 random argument lists, every one read without the parser is read as the parser reads it")
+    func randomArgumentLists() throws {
+        let vocabulary = [
+            "add", "--", "-", "true", "echo", "x y", "", "-q", "--queue", "q", "--json", "--shell", "--db", "/x.db",
+            "-h", "--help", "help", "--version", "--batch", "--after", "1", "--env", "A=b", "--priority", "-5",
+            "--generate-completion-script", "bash", "é", "-la", "--=x", "-qx", "--retries=2",
+        ]
+        var random = SeededRandom(seed: 20_261_126)
+        var plainCount = 0
+        for _ in 0..<3_000 {
+            var arguments = ["add"]
+            for _ in 0..<Int.random(in: 0...5, using: &random) {
+                arguments.append(vocabulary.randomElement(using: &random)!)
+            }
+            guard let plain = AddInvocation(plainArguments: arguments) else { continue }
+            plainCount += 1
+            #expect(plain == (try Self.parsed(arguments)), "\(arguments)")
+        }
+        // The generator must exercise both sides, or the comparison proves nothing.
+        #expect(plainCount > 300)
+    }
+}
