@@ -106,6 +106,8 @@ struct AddTests {
         (["echo", "--generate-completion-script"], ["echo", "--generate-completion-script"], "default"),
         (["-q", "q2", "--", "-dash", "--", "x"], ["-dash", "--", "x"], "q2"),
         (["echo", "--", "--db", "/elsewhere"], ["echo", "--", "--db", "/elsewhere"], "default"),
+        // The argument parser's own custom-completion hook, when no option of add precedes the command.
+        (["echo", "---completion", "--", "x"], ["echo", "---completion", "--", "x"], "default"),
     ]
 
     @Test("the command starts at the first word that is not an option of add", arguments: passthroughCases)
