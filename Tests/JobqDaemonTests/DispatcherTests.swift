@@ -607,6 +607,34 @@ import Testing
         }
     }
 
+    /// The producer has caught up with the store (3 jobs in a buffer of 10), so it sleeps until
+    /// the delayed job's due time, and nothing else wakes it then. Real time: the due time is
+    /// 300 ms away.
+    @Test func aHigherPriorityJobThatComesDueOvertakesAFewJobsHeldInMemory() async throws {
+        let gate = Gate()
+        let order = Mutex<[JobID]>([])
+        try await DispatcherHarness.run(concurrency: 1, capacity: 10, idleTimeout: .seconds(3600)) { job in
+            order.withLock { $0.append(job.id) }
+            if job.environment["BLOCK"] != nil { await gate.wait() }
+        } _: { harness in
+            defer { gate.open() }
+            try await enqueueBlockingThenQuick(harness, blocking: 1, quick: 3)
+            try await harness.waitUntilHolding(running: 1, inMemory: 3)
+            let urgent = try await harness.client.enqueue([
+                JobRequest(
+                    queue: "q", command: .argv(["true"]), workingDirectory: "/", priority: 5,
+                    notBefore: .now().advanced(by: .milliseconds(300)))
+            ])[0].id
+            try await waitUntil("the delayed job taken into memory", timeout: .seconds(20)) {
+                try await harness.job(urgent).claimed
+            }
+            gate.open()
+            try await harness.join()
+            let started = order.withLock { $0 }
+            #expect(started.firstIndex(of: urgent) == 1, "\(started)")
+        }
+    }
+
     @Test func theDrainTimeoutInterruptsRunningJobsBackToPending() async throws {
         let clock = ManualClock()
         let started = Gate()

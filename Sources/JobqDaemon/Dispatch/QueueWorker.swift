@@ -240,7 +240,9 @@ final class QueueWorker: Sendable {
                 let nextDue = try? await store.nextDueTime(queue: name)
                 if let nextDue {
                     let wait = clock.timestamp().duration(to: nextDue)
-                    if wait > .zero { _ = await producerWake.wait(timeout: wait, on: clock) }
+                    let woken = wait > .zero ? await producerWake.wait(timeout: wait, on: clock) : false
+                    // Not woken: a delayed job came due, which may outrank those in memory.
+                    if !woken { storeChanged.store(true, ordering: .sequentiallyConsistent) }
                 } else {
                     let idleTimeout = live.withLock { $0.idleTimeout }
                     if await !producerWake.wait(timeout: idleTimeout, on: clock), retireIfIdle() { return }
