@@ -7,8 +7,9 @@ import JobqCore
 /// Creating the database file and its directory ourselves, before SQLite opens it, so that the
 /// modes are exact whatever the umask (SQLite then gives `-wal` and `-shm` the file's mode).
 enum DatabaseFile {
-    /// Makes sure `path` exists as a regular file: creates missing parent directories (0700)
-    /// and the file itself (`mode`) when `createIfMissing`; never truncates or rewrites a file.
+    /// Makes sure `path` exists as a regular file with one name (no symbolic or hard link): creates
+    /// missing parent directories (0700) and the file itself (`mode`) when `createIfMissing`;
+    /// never truncates or rewrites a file.
     static func prepare(path: String, mode: mode_t, createIfMissing: Bool) throws(StoreError) {
         guard !path.isEmpty else { throw .cannotOpen(path: path, reason: "the path is empty") }
         var info = stat()
@@ -19,6 +20,14 @@ enum DatabaseFile {
             }
             guard info.st_mode & S_IFMT == S_IFREG else {
                 throw .cannotOpen(path: path, reason: "not a regular file")
+            }
+            if info.st_nlink > 1 {
+                // SQLite keeps the -wal and -shm files (and jobq its lock) beside the name: through
+                // two names, two daemons or writers would each see their own log and overwrite the file.
+                throw .cannotOpen(
+                    path: path,
+                    reason: "it has \(info.st_nlink) hard links; SQLite's write-ahead log goes by the file's "
+                        + "name, so writers using different names would corrupt it: keep one name (or copy it)")
             }
             return
         }

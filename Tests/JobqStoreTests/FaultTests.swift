@@ -67,6 +67,19 @@ import Testing
         }
     }
 
+    @Test func aDatabaseWithASecondHardLinkIsRefusedByEitherName() async throws {
+        let first = directory.path + "/first.db"
+        do { _ = try await JobStore(path: first).enqueue([request()]) }
+        let second = directory.path + "/second.db"
+        #expect(link(first, second) == 0)
+        for path in [first, second] {
+            let error = await #expect(throws: StoreError.self) { try await JobStore(path: path) }
+            #expect(error?.description.contains("\(path): it has 2 hard links") == true, "\(String(describing: error))")
+        }
+        #expect(unlink(second) == 0)
+        #expect(try await JobStore(path: first).unfinishedCount() == 1)
+    }
+
     @Test func aDatabaseUnderASymbolicallyLinkedDirectoryOpens() async throws {
         #expect(mkdir(directory.path + "/real", 0o700) == 0)
         #expect(symlink(directory.path + "/real", directory.path + "/linked") == 0)
