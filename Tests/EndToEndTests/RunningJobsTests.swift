@@ -107,6 +107,36 @@ struct RunningJobsTests {
         }
     }
 
+    @Test("each start and finish is one info line with the job, its queue, its exit status or signal and duration")
+    func startAndFinishLogLines() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon()
+            let succeeded = try await scenario.add(["true"], in: scenario.directory)
+            let failed = try await scenario.addShell("exit 3")
+            let killed = try await scenario.addShell("kill -9 $$")
+            for id in [succeeded, failed, killed] { _ = try await scenario.waitUntilFinished(id) }
+            // A finish line is written once the result is committed: it may trail the stored state.
+            try await scenario.waitFor("three finish lines") {
+                daemon.log.components(separatedBy: " job finished ").count == 4
+            }
+            let lines = daemon.log.split(separator: "\n")
+            func line(_ message: String, of id: JobID) -> String {
+                lines.first { $0.contains(" info jobqd: \(message) ") && $0.contains(" job.id=\(id) ") }.map(String.init)
+                    ?? "no line"
+            }
+            for id in [succeeded, failed, killed] {
+                #expect(line("job started", of: id).hasSuffix(" queue.name=default"), "\(daemon.log)")
+                let finished = line("job finished", of: id)
+                #expect(finished.contains(" job.duration="), "\(finished)")
+                #expect(finished.hasSuffix(" queue.name=default"), "\(finished)")
+            }
+            #expect(line("job finished", of: succeeded).contains(" job.exit_code=0 "))
+            #expect(line("job finished", of: failed).contains(" job.exit_code=3 "))
+            #expect(line("job finished", of: killed).contains(" job.signal=9 "))
+            #expect(!line("job finished", of: killed).contains("job.exit_code"))
+        }
+    }
+
     @Test("a job whose directory was deleted fails with the reason; the daemon runs the next job")
     func deletedWorkingDirectory() async throws {
         try await withScenario { scenario in

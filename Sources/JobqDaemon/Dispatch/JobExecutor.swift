@@ -41,14 +41,28 @@ struct JobExecutor: Sendable {
                 finishedAt: finishedAt)
         ) { state in
             onFinish(state)
-            logger.info(
-                "job finished",
-                metadata: [
-                    "job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)",
-                    "job.outcome": "\(report.outcome)",
-                    "job.duration": "\(DurationText.format(startedAt.duration(to: finishedAt)))",
-                    "job.state": "\(state.map(\.rawValue) ?? "superseded")",
-                ])
+            var metadata: Logger.Metadata = [
+                "job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)",
+                "job.outcome": "\(report.outcome)",
+                "job.duration": "\(DurationText.format(startedAt.duration(to: finishedAt)))",
+                "job.state": "\(state.map(\.rawValue) ?? "superseded")",
+            ]
+            Self.addExitStatus(of: report.outcome, to: &metadata)
+            logger.info("job finished", metadata: metadata)
+        }
+    }
+
+    /// `job.exit_code` (0 for a success) or `job.signal`, as the `jobs` columns of those names
+    /// hold them, so that a log search needs no parsing of `job.outcome`.
+    static func addExitStatus(of outcome: JobOutcome, to metadata: inout Logger.Metadata) {
+        switch outcome {
+        case .succeeded:
+            metadata["job.exit_code"] = "0"
+        case .failed(let exitCode, let signal, _):
+            if let exitCode { metadata["job.exit_code"] = "\(exitCode)" }
+            if let signal { metadata["job.signal"] = "\(signal)" }
+        case .timedOut, .cancelled, .interrupted:
+            break
         }
     }
 
