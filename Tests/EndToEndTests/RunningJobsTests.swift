@@ -121,9 +121,8 @@ struct RunningJobsTests {
             }
             let lines = daemon.log.split(separator: "\n")
             func line(_ message: String, of id: JobID) -> String {
-                lines.first { $0.contains(" info jobqd: \(message) ") && $0.contains(" job.id=\(id) ") }.map(
-                    String.init)
-                    ?? "no line"
+                let found = lines.first { $0.contains(" info jobqd: \(message) ") && $0.contains(" job.id=\(id) ") }
+                return found.map(String.init) ?? "no line"
             }
             for id in [succeeded, failed, killed] {
                 #expect(line("job started", of: id).hasSuffix(" queue.name=default"), "\(daemon.log)")
