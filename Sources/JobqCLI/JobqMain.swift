@@ -83,15 +83,33 @@ public enum JobqMain {
     /// parse does not accept (help, a usage error, a completion request) is parsed again from the
     /// root, so messages and exit statuses stay the root's.
     static func parse(_ arguments: [String]) throws -> any ParsableCommand {
-        // Only an `Add` is kept: on some paths (`add -qh x`) the library returns its help command
-        // rather than throwing, and help must come from the root, which adds `--version`.
-        if arguments.first == Add.configuration.commandName,
-            let add = (try? Add.parseAsRoot(Array(arguments.dropFirst()))) as? Add
-        {
+        if arguments.first == Add.configuration.commandName, let add = parseAdd(Array(arguments.dropFirst())) {
             return add
         }
         return try JobqCommand.parseAsRoot(arguments)
     }
+
+    /// The arguments after `add` parsed as an `Add`, or `nil` for anything else. Only an `Add` is
+    /// kept: on some paths (`add -qh x`) the library returns its help command rather than
+    /// throwing, and help must come from the root, which adds `--version`.
+    ///
+    /// The library takes time quadratic in the number of words it collects into an array (each
+    /// one merges the set of input positions seen so far again): 20,000 words after an option
+    /// took 7 s. Since every word from the command on is the command's, a long list is parsed
+    /// up to its first `longList` words, which hold the options in any real call, and the rest
+    /// of the command is appended unparsed; when those words hold no command, it is parsed whole.
+    static func parseAdd(_ arguments: [String]) -> Add? {
+        if arguments.count > longList, var add = (try? Add.parseAsRoot(Array(arguments.prefix(longList)))) as? Add,
+            !add.words.isEmpty
+        {
+            add.words = Array(arguments[(longList - add.words.count)...])
+            return add
+        }
+        return (try? Add.parseAsRoot(arguments)) as? Add
+    }
+
+    /// See `parseAdd`.
+    static let longList = 128
 
     /// Prints an argument-parser outcome (help, version, a usage error with its hint) the
     /// way the library formats it, and returns its exit status (0 for help, 64 for usage).

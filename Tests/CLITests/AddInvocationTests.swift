@@ -88,3 +88,57 @@ struct AddInvocationTests {
         #expect(plainCount > 300)
     }
 }
+
+/// `jobq add` with options and a long command parses only the head of the list (`JobqMain.parseAdd`);
+/// these tests hold it to what parsing the whole list gives.
+@Suite("jobq add with options and a long command (in process)")
+struct LongAddCommandTests {
+    static func invocation(_ add: Add?) throws -> AddInvocation? {
+        try add?.invocation(now: AddInvocationTests.now, environment: AddInvocationTests.environment)
+    }
+
+    /// The whole list through the library, as `parseAdd` does for short ones.
+    static func parsedWhole(_ arguments: [String]) throws -> AddInvocation? {
+        try invocation((try? Add.parseAsRoot(arguments)) as? Add)
+    }
+
+    @Test("the words past the parsed head reach the command in order, whatever the options")
+    func longCommands() throws {
+        let options = [
+            ["-q", "q"], ["--priority", "-2"], ["--env", "A=b"], ["--json"], ["--shell"], ["--retries", "2"],
+            ["--delay", "5m"], ["--cwd", "/tmp"], ["--"], ["--db", "/x.db"], ["--queue=r"], ["-p", "3"],
+        ]
+        var random = SeededRandom(seed: 8)
+        for _ in 0..<40 {
+            var arguments: [String] = []
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                arguments += options.randomElement(using: &random)!
+            }
+            let words = JobqMain.longList + Int.random(in: -8...200, using: &random)
+            arguments += ["echo"] + (0..<words).map { "w\($0)" }
+            let parsed = try #require(try Self.invocation(JobqMain.parseAdd(arguments)), "\(arguments.prefix(12))")
+            #expect(parsed == (try Self.parsedWhole(arguments)), "\(arguments.prefix(12))")
+        }
+    }
+
+    @Test("options reaching past the head, or split by it, are parsed from the whole list")
+    func optionsAcrossTheHead() throws {
+        let manyOptions = Array(repeating: ["--env", "A=b"], count: JobqMain.longList / 2 + 1).flatMap { $0 }
+        let splitOption = Array(repeating: "--json", count: JobqMain.longList - 1) + ["-q", "late"]
+        for head in [manyOptions, splitOption] {
+            let arguments = head + ["echo"] + (0..<50).map { "w\($0)" }
+            let parsed = try #require(try Self.invocation(JobqMain.parseAdd(arguments)))
+            #expect(parsed == (try Self.parsedWhole(arguments)))
+            #expect(parsed.job.command == .argv(["echo"] + (0..<50).map { "w\($0)" }))
+        }
+        #expect(try Self.invocation(JobqMain.parseAdd(splitOption + ["echo"]))?.job.queue == "late")
+    }
+
+    @Test("20,000 words after an option are all the command's")
+    func twentyThousandWords() throws {
+        let words = (0..<20_000).map { "w\($0)" }
+        let parsed = try #require(try Self.invocation(JobqMain.parseAdd(["-q", "x", "--", "echo"] + words)))
+        #expect(parsed.job.command == .argv(["echo"] + words))
+        #expect(parsed.job.queue == "x")
+    }
+}
