@@ -13,37 +13,61 @@ public enum DatabaseLocation {
         case client, daemon
     }
 
-    /// Resolves the database path; `nil` when none is given and there is no home to put the
-    /// default one in (`HOME` unset and no home in `/etc/passwd`: `env -i` as a user the container
-    /// does not list, say) — better refused than a database at `/.local/...`.
+    /// Why no database path could be resolved.
+    public enum Problem: Error, Equatable, CustomStringConvertible {
+        /// No `--db`, `JOBQ_DB` or `XDG_STATE_HOME`, and no home for the default one (`HOME`
+        /// unset and no home in `/etc/passwd`: `env -i` as a user the container does not list,
+        /// say) — better refused than a database at `/.local/...`.
+        case noHome
+        /// The variable that names the database is not valid UTF-8: jobq keeps paths as text, and
+        /// would otherwise open a file of another name.
+        case notUTF8(variable: String)
+
+        public var description: String {
+            switch self {
+            case .noHome:
+                "no database given, and no home for the default one (HOME is not set and /etc/passwd has no "
+                    + "home for this user); use --db, JOBQ_DB or XDG_STATE_HOME"
+            case .notUTF8(let variable):
+                "$\(variable) is not valid UTF-8, and jobq keeps paths as text; name the database with UTF-8 "
+                    + "(--db or JOBQ_DB)"
+            }
+        }
+    }
+
+    /// Resolves the database path.
     /// - Parameters:
     ///   - explicit: the value of `--db`, if given.
-    ///   - environment: the process environment.
+    ///   - environment: the process environment (`ProcessEnvironment.current`).
+    ///   - notUTF8: the variables left out of it for not being UTF-8 (`ProcessEnvironment.notUTF8`).
     ///   - role: `jobq` or `jobqd`.
     ///   - fileExists: a seam for tests; defaults to asking the file system.
     ///   - homeDirectory: a seam for tests; defaults to the user's line in `/etc/passwd`.
     public static func resolve(
         explicit: String?,
         environment: [String: String],
+        notUTF8: Set<String> = [],
         for role: Role,
         fileExists: (String) -> Bool = FileSystem.exists,
         homeDirectory: () -> String? = FileSystem.homeDirectoryOfCurrentUser
-    ) -> String? {
+    ) throws(Problem) -> String {
+        // The variable's value; a variable that is set but not UTF-8 stops the search.
+        func variable(_ name: String) throws(Problem) -> String? {
+            if notUTF8.contains(name) { throw .notUTF8(variable: name) }
+            return environment[name]
+        }
         if let explicit, !explicit.isEmpty { return explicit }
-        if let fromEnvironment = environment["JOBQ_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
-        if role == .daemon, let stateDirectory = environment["STATE_DIRECTORY"], !stateDirectory.isEmpty {
+        if let fromEnvironment = try variable("JOBQ_DB"), !fromEnvironment.isEmpty { return fromEnvironment }
+        if role == .daemon, let stateDirectory = try variable("STATE_DIRECTORY"), !stateDirectory.isEmpty {
             // systemd may pass several colon-separated directories; the first is ours.
             let first = stateDirectory.split(separator: ":").first.map(String.init) ?? stateDirectory
             return first + "/jobq.db"
         }
         if fileExists(systemPath) { return systemPath }
-        if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") { return xdg + "/jobq/jobq.db" }
-        guard let home = environment["HOME"].flatMap({ $0.isEmpty ? nil : $0 }) ?? homeDirectory() else { return nil }
+        if let xdg = try variable("XDG_STATE_HOME"), xdg.hasPrefix("/") { return xdg + "/jobq/jobq.db" }
+        guard let home = try variable("HOME").flatMap({ $0.isEmpty ? nil : $0 }) ?? homeDirectory() else {
+            throw .noHome
+        }
         return home + "/.local/state/jobq/jobq.db"
     }
-
-    /// Why `resolve` found no path, as the one-line error to show.
-    public static let noDefaultProblem =
-        "no database given, and no home for the default one (HOME is not set and /etc/passwd has no "
-        + "home for this user); use --db, JOBQ_DB or XDG_STATE_HOME"
 }

@@ -63,6 +63,12 @@ struct JobqdCommand: AsyncParsableCommand {
     var logLevel: LogLevelOption = .info
 
     func validate() throws {
+        // The library reads arguments with bad bytes replaced: `--db` would name another file.
+        for index in 1..<Int(CommandLine.argc) {
+            if let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil {
+                throw ValidationError("argument \(index) is not valid UTF-8; jobqd keeps paths as text")
+            }
+        }
         // An empty --db is a mistake (`--db "$UNSET"`), never a request for the default database.
         if db?.isEmpty == true { throw ValidationError("--db needs a path; it is empty") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
@@ -76,8 +82,18 @@ struct JobqdCommand: AsyncParsableCommand {
             JournalLogHandler(label: label, level: level, environment: environment)
         }
         let logger = Logger(label: "jobqd")
-        guard let databasePath = DatabaseLocation.resolve(explicit: db, environment: environment, for: .daemon) else {
-            logger.critical("cannot run: \(DatabaseLocation.noDefaultProblem)")
+        let notUTF8 = ProcessEnvironment.notUTF8
+        if !notUTF8.isEmpty {
+            logger.warning(
+                "environment variables that are not valid UTF-8 are left out of the jobs' environment",
+                metadata: ["variables": "\(notUTF8.sorted().joined(separator: ","))"])
+        }
+        let databasePath: String
+        do {
+            databasePath = try DatabaseLocation.resolve(
+                explicit: db, environment: environment, notUTF8: notUTF8, for: .daemon)
+        } catch {
+            logger.critical("cannot run: \(error)")
             throw ExitCode.failure
         }
         let configuration = DaemonConfiguration(

@@ -204,6 +204,22 @@ struct AddTests {
                 environment: cli.environment(), currentDirectory: cli.directory)
             #expect(directory.exitStatus == 1, "\(directory)")
             #expect(directory.stderrText.contains("cannot read the current directory"), "\(directory)")
+            // A database path or an --env value from the environment is refused too, not opened
+            // or passed on with U+FFFD in place of the bad bytes.
+            let variable = try await runProcess(
+                "/bin/sh", ["-c", #"JOBQ_DB="$(printf 'x\377.db')" \#(jobq) add true"#],
+                environment: cli.environment(), currentDirectory: cli.directory)
+            #expect(variable.exitStatus == 1, "\(variable)")
+            #expect(variable.stderrText.hasPrefix("jobq: $JOBQ_DB is not valid UTF-8"), "\(variable)")
+            let environment = try await runProcess(
+                "/bin/sh", ["-c", #"BAD="$(printf '\377')" \#(jobq) add --env BAD true"#],
+                environment: cli.environment())
+            #expect(environment.exitStatus == 64, "\(environment)")
+            #expect(
+                environment.stderrText.contains("--env BAD: its value in jobq's environment is not valid UTF-8"),
+                "\(environment)")
+            // Nothing but the directory made above: no database under a repaired name.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: cli.directory).count == 1)
             #expect(!cli.databaseExists)
         }
     }

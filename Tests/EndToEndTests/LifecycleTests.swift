@@ -378,6 +378,25 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a database path with bytes that are not UTF-8, in --db or JOBQ_DB, is refused rather than changed")
+    func databasePathNotUTF8() async throws {
+        try await withTemporaryDirectory { home in
+            let environment = ["HOME": home, "XDG_STATE_HOME": home + "/state", "PATH": "/usr/bin:/bin"]
+            let jobqd = "'\(try Binaries.path(of: "jobqd"))'"
+            let argument = try await runProcess(
+                "/bin/sh", ["-c", #"\#(jobqd) --db "$(printf 'a\377.db')""#], environment: environment,
+                currentDirectory: home, timeout: .seconds(30))
+            #expect(argument.exitStatus == 64, "\(argument)")
+            #expect(argument.stderrText.contains("argument 2 is not valid UTF-8"), "\(argument)")
+            let variable = try await runProcess(
+                "/bin/sh", ["-c", #"JOBQ_DB="$(printf 'b\377.db')" \#(jobqd)"#], environment: environment,
+                currentDirectory: home, timeout: .seconds(30))
+            #expect(variable.exitStatus == 1, "\(variable)")
+            #expect(variable.stderrText.contains("$JOBQ_DB is not valid UTF-8"), "\(variable)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: home).isEmpty)
+        }
+    }
+
     @Test("jobqd on a file that is not SQLite exits non-zero with one error line naming it and leaves it unchanged")
     func unusableDatabase() async throws {
         try await withTemporaryDirectory { directory in

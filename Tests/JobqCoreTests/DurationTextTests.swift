@@ -42,35 +42,58 @@ import Testing
 }
 
 @Suite struct DatabaseLocationTests {
-    @Test func explicitFlagWins() {
+    @Test func explicitFlagWins() throws {
         let environment = ["JOBQ_DB": "/y.db"]
-        let path = DatabaseLocation.resolve(explicit: "/tmp/x.db", environment: environment, for: .client) { _ in true }
+        let path = try DatabaseLocation.resolve(
+            explicit: "/tmp/x.db", environment: environment, notUTF8: ["JOBQ_DB"], for: .client
+        ) { _ in true }
         #expect(path == "/tmp/x.db")
     }
 
-    @Test func environmentThenSystemThenXDG() {
-        typealias Role = DatabaseLocation.Role
-        func resolve(
-            _ environment: [String: String], existing: String? = nil, for role: Role = .client, home: String? = "/pw"
-        ) -> String? {
-            DatabaseLocation.resolve(explicit: nil, environment: environment, for: role) {
+    /// The path, or the problem's description.
+    static func resolve(
+        _ environment: [String: String], notUTF8: Set<String> = [], existing: String? = nil,
+        for role: DatabaseLocation.Role = .client, home: String? = "/pw"
+    ) -> String {
+        do {
+            return try DatabaseLocation.resolve(explicit: nil, environment: environment, notUTF8: notUTF8, for: role) {
                 $0 == existing
             } homeDirectory: {
                 home
             }
+        } catch {
+            return error.description
         }
-        #expect(resolve(["JOBQ_DB": "/y.db"], existing: "/var/lib/jobq/jobq.db") == "/y.db")
+    }
+
+    @Test func environmentThenSystemThenXDG() {
+        #expect(Self.resolve(["JOBQ_DB": "/y.db"], existing: "/var/lib/jobq/jobq.db") == "/y.db")
         // $STATE_DIRECTORY is jobqd's (systemd's StateDirectory=); another service's is not where jobq enqueues.
-        #expect(resolve(["STATE_DIRECTORY": "/var/lib/jobq:/other"], for: .daemon) == "/var/lib/jobq/jobq.db")
+        #expect(Self.resolve(["STATE_DIRECTORY": "/var/lib/jobq:/other"], for: .daemon) == "/var/lib/jobq/jobq.db")
         #expect(
-            resolve(["STATE_DIRECTORY": "/var/lib/app", "HOME": "/h"], for: .client) == "/h/.local/state/jobq/jobq.db")
-        #expect(resolve([:], existing: "/var/lib/jobq/jobq.db") == "/var/lib/jobq/jobq.db")
-        #expect(resolve(["XDG_STATE_HOME": "/s", "HOME": "/h"]) == "/s/jobq/jobq.db")
-        #expect(resolve(["HOME": "/h"]) == "/h/.local/state/jobq/jobq.db")
+            Self.resolve(["STATE_DIRECTORY": "/var/lib/app", "HOME": "/h"], for: .client)
+                == "/h/.local/state/jobq/jobq.db")
+        #expect(Self.resolve([:], existing: "/var/lib/jobq/jobq.db") == "/var/lib/jobq/jobq.db")
+        #expect(Self.resolve(["XDG_STATE_HOME": "/s", "HOME": "/h"]) == "/s/jobq/jobq.db")
+        #expect(Self.resolve(["HOME": "/h"]) == "/h/.local/state/jobq/jobq.db")
         // Without HOME, the password database's home; without either, no default at all.
-        #expect(resolve([:]) == "/pw/.local/state/jobq/jobq.db")
-        #expect(resolve(["HOME": ""]) == "/pw/.local/state/jobq/jobq.db")
-        #expect(resolve([:], home: nil) == nil)
-        #expect(resolve(["XDG_STATE_HOME": "/s"], home: nil) == "/s/jobq/jobq.db")
+        #expect(Self.resolve([:]) == "/pw/.local/state/jobq/jobq.db")
+        #expect(Self.resolve(["HOME": ""]) == "/pw/.local/state/jobq/jobq.db")
+        #expect(Self.resolve([:], home: nil) == DatabaseLocation.Problem.noHome.description)
+        #expect(Self.resolve(["XDG_STATE_HOME": "/s"], home: nil) == "/s/jobq/jobq.db")
+    }
+
+    @Test func aVariableThatIsNotUTF8StopsTheSearchWhereItWouldBeRead() {
+        let jobqDB = DatabaseLocation.Problem.notUTF8(variable: "JOBQ_DB").description
+        #expect(jobqDB.hasPrefix("$JOBQ_DB is not valid UTF-8"))
+        #expect(Self.resolve(["HOME": "/h"], notUTF8: ["JOBQ_DB"]) == jobqDB)
+        #expect(Self.resolve(["HOME": "/h"], notUTF8: ["XDG_STATE_HOME"]).hasPrefix("$XDG_STATE_HOME is not"))
+        #expect(Self.resolve([:], notUTF8: ["HOME"]).hasPrefix("$HOME is not"))
+        #expect(Self.resolve([:], notUTF8: ["STATE_DIRECTORY"], for: .daemon).hasPrefix("$STATE_DIRECTORY is not"))
+        // Variables read after the one that names the database do not matter.
+        #expect(Self.resolve(["JOBQ_DB": "/y.db"], notUTF8: ["XDG_STATE_HOME", "HOME"]) == "/y.db")
+        #expect(Self.resolve(["XDG_STATE_HOME": "/s"], notUTF8: ["HOME", "STATE_DIRECTORY"]) == "/s/jobq/jobq.db")
+        #expect(
+            Self.resolve([:], notUTF8: ["HOME"], existing: DatabaseLocation.systemPath) == DatabaseLocation.systemPath)
     }
 }

@@ -79,6 +79,11 @@ enum EnvironmentAssignment {
                 result[key] = String(item[item.index(after: equals)...])
             } else {
                 guard !item.isEmpty, let value = environment[item] else {
+                    if ProcessEnvironment.notUTF8.contains(item) {
+                        throw .usage(
+                            "--env \(item.displaySafe): its value in jobq's environment is not valid UTF-8, and jobq "
+                                + "keeps the job's environment as text (use NAME=VALUE)")
+                    }
                     throw .usage("--env \(item.displaySafe): no such variable in jobq's environment (use NAME=VALUE)")
                 }
                 result[item] = value

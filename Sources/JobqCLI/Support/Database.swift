@@ -36,11 +36,13 @@ struct Database {
     /// The database of a command given `--db explicit` after its name (`nil` if not given);
     /// a leading `--db` comes next, then the environment and the default locations.
     init(explicit: String?, environment: [String: String]) throws(CLIError) {
-        guard
-            let path = DatabaseLocation.resolve(
-                explicit: explicit ?? GlobalOptions.leadingDatabase, environment: environment, for: .client)
-        else { throw .failed(DatabaseLocation.noDefaultProblem) }
-        self.path = path
+        do {
+            path = try DatabaseLocation.resolve(
+                explicit: explicit ?? GlobalOptions.leadingDatabase, environment: environment,
+                notUTF8: ProcessEnvironment.notUTF8, for: .client)
+        } catch {
+            throw .failed(error.description)
+        }
     }
 
     /// Opens the database for a command that writes, creating the file and its missing
