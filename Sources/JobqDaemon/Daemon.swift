@@ -58,6 +58,8 @@ public struct Daemon: Sendable {
         let notifier = SystemdNotifier(environment: environment)
         let lock = try await acquireLock()
         defer { withExtendedLifetime(lock) {} }
+        // The files the daemon makes beside the database must not be open to others (SPEC §5).
+        try JobStore.refuseIfOpenToOthers(path: configuration.databasePath)
         let store = try await JobStore(path: configuration.databasePath, durability: configuration.durability)
         try await recover(store)
         if Task.isShuttingDownGracefully {

@@ -47,6 +47,21 @@ enum DatabaseFile {
         }
     }
 
+    /// Refuses a database that users other than its owner and group may read or write, or whose
+    /// `-wal` or `-shm` file they may: SQLite gives the files it creates beside a database the
+    /// database's own mode.
+    static func refuseIfOpenToOthers(path: String) throws(StoreError) {
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard lstat(file, &info) == 0, info.st_mode & S_IRWXO != 0 else { continue }
+            let mode = String(info.st_mode & 0o7777, radix: 8)
+            throw .cannotOpen(
+                path: path,
+                reason: "others may read or write \(file) (mode 0\(mode)), and SQLite gives the files it makes "
+                    + "beside the database the database's mode; run chmod o-rwx on it")
+        }
+    }
+
     /// Creates each missing directory above `path` with mode 0700 (like `mkdir -p`); errors
     /// name `database`, the file they are for (by default `path` itself).
     static func makeParentDirectories(of path: String, for database: String? = nil) throws(StoreError) {

@@ -70,6 +70,14 @@ public actor JobStore {
         self.ringsDoorbell = ringsDoorbell
     }
 
+    /// Refuses an existing database at `path` that users other than its owner and group may read
+    /// or write, or whose `-wal` or `-shm` file they may: what the daemon creates beside it would
+    /// be open to them too (SQLite copies the database's mode). A missing file passes: the store
+    /// creates it private.
+    public static func refuseIfOpenToOthers(path: String) throws(StoreError) {
+        try DatabaseFile.refuseIfOpenToOthers(path: path)
+    }
+
     /// Opens the database like `init(path:…)`, but for synchronous use from the calling thread
     /// only: the store starts no thread of its own, so a short-lived single-threaded program
     /// (the `jobq` command line) pays no thread start and no hand-off per call. Call its methods

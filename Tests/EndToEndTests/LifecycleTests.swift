@@ -397,12 +397,31 @@ struct LifecycleTests {
         }
     }
 
+    @Test("jobqd refuses a database others may read or write: SQLite would give its -wal and -shm the same mode")
+    func databaseOpenToOthers() async throws {
+        try await withScenario { scenario in
+            _ = try await scenario.add(["true"])
+            #expect(chmod(scenario.database, 0o644) == 0)
+            let refused = try await runProcess(
+                try Binaries.path(of: "jobqd"), ["--db", scenario.database], timeout: .seconds(30))
+            #expect(refused.exitStatus == 1, "\(refused)")
+            #expect(refused.stderrText.contains("(mode 0644)"), "\(refused.stderrText)")
+            #expect(refused.stderrText.contains("chmod o-rwx"), "\(refused.stderrText)")
+            // A group may share it (a setgid directory gives 0660): only others are refused.
+            #expect(chmod(scenario.database, 0o660) == 0)
+            try await scenario.startDaemon()
+            let attributes = try FileManager.default.attributesOfItem(atPath: scenario.database + "-wal")
+            #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o007 } == 0)
+        }
+    }
+
     @Test("jobqd on a file that is not SQLite exits non-zero with one error line naming it and leaves it unchanged")
     func unusableDatabase() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/not-a-database.db"
             let contents = Array(String(repeating: "this is not a database, just text\n", count: 200).utf8)
             #expect(FileManager.default.createFile(atPath: path, contents: Data(contents)))
+            #expect(chmod(path, 0o600) == 0)
 
             let result = try await runProcess(
                 try Binaries.path(of: "jobqd"), ["--db", path, "--log-level", "info"], timeout: .seconds(30))
