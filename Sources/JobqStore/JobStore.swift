@@ -1090,11 +1090,15 @@ public actor JobStore {
             error = reason ?? Self.failureText(exitCode: code, signal: killedBy)
             newFailures += 1
             state = newFailures <= maxRetries ? .pending : .failed
-        case .timedOut(let limit):
+        case .timedOut(let limit, let code, let killedBy):
+            exitCode = code
+            signal = killedBy
             error = "timed out after \(DurationText.format(limit))"
             newFailures += 1
             state = newFailures <= maxRetries ? .pending : .failed
-        case .cancelled(let reason):
+        case .cancelled(let reason, let code, let killedBy):
+            exitCode = code
+            signal = killedBy
             state = .cancelled
             error = reason ?? "cancelled by request"
         case .interrupted:

@@ -162,10 +162,13 @@ public enum JobOutcome: Sendable, Hashable {
     /// A failed attempt: a non-zero exit, a signal, or a failure to start (`reason` says which
     /// when there is no exit code or signal). Retried while retries are left.
     case failed(exitCode: Int?, signal: Int?, reason: String?)
-    /// Stopped because it ran longer than its timeout: a failed attempt, retried while retries are left.
-    case timedOut(after: Duration)
-    /// Stopped because a user cancelled it; cascades to its dependents.
-    case cancelled(reason: String?)
+    /// Stopped because it ran longer than its timeout: a failed attempt, retried while retries are
+    /// left. `exitCode` or `signal`: how its process ended once told to stop (neither for an
+    /// in-process handler).
+    case timedOut(after: Duration, exitCode: Int? = nil, signal: Int? = nil)
+    /// Stopped because a user cancelled it; cascades to its dependents. `exitCode` or `signal` as
+    /// for `timedOut`.
+    case cancelled(reason: String?, exitCode: Int? = nil, signal: Int? = nil)
     /// Cut short because the daemon stopped: back to `pending`, without using up a retry.
     case interrupted
 }
@@ -263,8 +266,8 @@ extension JobOutcome: CustomStringConvertible {
         case .succeeded: "succeeded"
         case .failed(let exitCode, let signal, let reason):
             "failed: " + (reason ?? exitCode.map { "exit status \($0)" } ?? signal.map { "signal \($0)" } ?? "unknown")
-        case .timedOut(let after): "timed out after \(DurationText.format(after))"
-        case .cancelled(let reason): "cancelled" + (reason.map { ": \($0)" } ?? "")
+        case .timedOut(let after, _, _): "timed out after \(DurationText.format(after))"
+        case .cancelled(let reason, _, _): "cancelled" + (reason.map { ": \($0)" } ?? "")
         case .interrupted: "interrupted"
         }
     }

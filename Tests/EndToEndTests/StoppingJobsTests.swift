@@ -24,6 +24,8 @@ struct StoppingJobsTests {
             let job = try await scenario.waitUntilFinished(id)
             #expect(job.state == .failed, "\(Scenario.summary(job))")
             #expect(job.error?.contains("timed out") == true, "error: \(job.error ?? "none")")
+            // How the stopped shell ended is kept too: SIGTERM, which it does not handle.
+            #expect(job.signal == Int(SIGTERM) && job.exitCode == nil, "\(Scenario.summary(job))")
 
             // The job is over only once its group is stopped and reaped; the shell led the group.
             let group = try await scenario.waitForPID(in: "main.pid")
@@ -53,6 +55,7 @@ struct StoppingJobsTests {
 
             let job = try await scenario.waitUntilFinished(id)
             #expect(job.state == .cancelled, "\(Scenario.summary(job))")
+            #expect(job.signal == Int(SIGTERM), "\(Scenario.summary(job))")
             #expect(isGroupGone(group))
             #expect(!isAlive(main))
             #expect(!isAlive(grandchild))

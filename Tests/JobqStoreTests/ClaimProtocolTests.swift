@@ -202,6 +202,18 @@ import Testing
         #expect(try await store.job(run.id)?.error == "timed out after 1.5s")
     }
 
+    @Test func aStoppedRunKeepsHowItsProcessEnded() async throws {
+        let store = try await makeStore()
+        _ = try await store.enqueue([request(), request()], now: t0)
+        let runs = try await store.start(now: t0)
+        #expect(try await store.finish(runs[0], .timedOut(after: .seconds(1), signal: 15), at: t0 + 1) == .failed)
+        #expect(try await store.finish(runs[1], .cancelled(reason: nil, exitCode: 3), at: t0 + 1) == .cancelled)
+        let timedOut = try #require(try await store.job(runs[0].id))
+        #expect(timedOut.signal == 15 && timedOut.exitCode == nil)
+        let cancelled = try #require(try await store.job(runs[1].id))
+        #expect(cancelled.exitCode == 3 && cancelled.signal == nil)
+    }
+
     @Test func anInterruptedRunDoesNotUseARetry() async throws {
         let store = try await makeStore()
         _ = try await store.enqueue([request()], now: t0)

@@ -58,10 +58,11 @@ struct JobExecutor: Sendable {
         switch outcome {
         case .succeeded:
             metadata["job.exit_code"] = "0"
-        case .failed(let exitCode, let signal, _):
+        case .failed(let exitCode, let signal, _), .timedOut(_, let exitCode, let signal),
+            .cancelled(_, let exitCode, let signal):
             if let exitCode { metadata["job.exit_code"] = "\(exitCode)" }
             if let signal { metadata["job.signal"] = "\(signal)" }
-        case .timedOut, .cancelled, .interrupted:
+        case .interrupted:
             break
         }
     }

@@ -41,6 +41,6 @@ public struct HandlerRunner: JobRunner {
         } onCancel: {
             handling.cancel()
         }
-        return RunReport(outcome: control.stopReason?.outcome ?? outcome)
+        return RunReport(outcome: control.stopReason?.outcome() ?? outcome)
     }
 }

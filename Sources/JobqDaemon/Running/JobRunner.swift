@@ -28,17 +28,19 @@ public struct RunObserver: Sendable {
 ///
 /// The job is already marked running when `run` is called. The runner must honour
 /// `control`: when it is asked to stop — a cancel, the job's timeout (armed by the caller),
-/// the drain — end the run promptly and report the stop reason's outcome (`StopReason.outcome`).
+/// the drain — end the run promptly and report the stop reason's outcome
+/// (`StopReason.outcome(exitCode:signal:)`).
 public protocol JobRunner: Sendable {
     func run(_ job: ClaimedJob, control: RunControl, observer: RunObserver) async -> RunReport
 }
 
 extension StopReason {
-    /// The outcome recorded for a run stopped for this reason.
-    public var outcome: JobOutcome {
+    /// The outcome recorded for a run stopped for this reason, with how its process ended once
+    /// told to stop, if it had one (an interrupted run records nothing: it runs again).
+    public func outcome(exitCode: Int? = nil, signal: Int? = nil) -> JobOutcome {
         switch self {
-        case .cancelled: .cancelled(reason: "cancelled by request")
-        case .timedOut(let after): .timedOut(after: after)
+        case .cancelled: .cancelled(reason: "cancelled by request", exitCode: exitCode, signal: signal)
+        case .timedOut(let after): .timedOut(after: after, exitCode: exitCode, signal: signal)
         case .interrupted: .interrupted
         }
     }

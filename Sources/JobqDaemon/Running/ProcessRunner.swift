@@ -69,7 +69,11 @@ public struct ProcessRunner: JobRunner {
         let output = child.output()
         let outcome: JobOutcome
         if let reason = control.stopReason {
-            outcome = reason.outcome
+            switch termination {
+            case .exited(let code): outcome = reason.outcome(exitCode: Int(code))
+            case .signaled(let signal): outcome = reason.outcome(signal: Int(signal))
+            case .statusLost, nil: outcome = reason.outcome()
+            }
         } else {
             switch termination {
             case .exited(0): outcome = .succeeded
@@ -82,7 +86,7 @@ public struct ProcessRunner: JobRunner {
                 // Only when this task was cancelled (the daemon is going away without a drain):
                 // stop the job and let it run again later.
                 control.requestStop(.interrupted)
-                outcome = StopReason.interrupted.outcome
+                outcome = StopReason.interrupted.outcome()
             }
         }
         return RunReport(outcome: outcome, output: CapturedOutput(output))
