@@ -86,8 +86,15 @@ public enum JobqMain {
         if arguments.first == Add.configuration.commandName, let add = parseAdd(Array(arguments.dropFirst())) {
             return add
         }
+        if let name = arguments.first, takingJobIDs.contains(name) {
+            return try JobqCommand.parseAsRoot(JobIDsArgument.packingRuns(in: arguments))
+        }
         return try JobqCommand.parseAsRoot(arguments)
     }
+
+    /// The commands whose job ids are packed (`JobIDsArgument.packingRuns`) before parsing.
+    static let takingJobIDs = Set(
+        [Cancel.configuration, Retry.configuration, Wait.configuration].compactMap(\.commandName))
 
     /// The arguments after `add` parsed as an `Add`, or `nil` for anything else. Only an `Add` is
     /// kept: on some paths (`add -qh x`) the library returns its help command rather than

@@ -21,7 +21,7 @@ struct Cancel: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("The jobs to cancel.", valueName: "id"))
-    var ids: [JobIDArgument] = []
+    var ids: [JobIDsArgument] = []
 
     @Option(
         name: [.customShort("q"), .long],

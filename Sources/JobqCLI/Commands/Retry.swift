@@ -23,7 +23,7 @@ struct Retry: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("The jobs to retry.", valueName: "id"))
-    var ids: [JobIDArgument]
+    var ids: [JobIDsArgument]
 
     @Flag(help: "Also retry the jobs that were cancelled because these failed (and theirs, and so on).")
     var dependents = false

@@ -20,7 +20,7 @@ struct Wait: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: ArgumentHelp("The jobs to wait for.", valueName: "id"))
-    var ids: [JobIDArgument]
+    var ids: [JobIDsArgument]
 
     @OptionGroup var waiting: WaitOptions
 
@@ -60,11 +60,19 @@ struct Wait: ParsableCommand {
             let unfinished = ids.filter { !(states[$0]?.isTerminal ?? false) }
             throw CLIError.timedOut(
                 "\(waiting.timedOut) with \(unfinished.count) of \(ids.count)"
-                    + " jobs unfinished: " + unfinished.map(String.init).joined(separator: ", "))
+                    + " jobs unfinished: " + Self.list(unfinished.map(String.init)))
         }
         let unsuccessful = ids.filter { states[$0] != .succeeded }
         guard unsuccessful.isEmpty else {
-            throw CLIError.failed(unsuccessful.map { "job \($0) \(states[$0]!.rawValue)" }.joined(separator: ", "))
+            throw CLIError.failed(Self.list(unsuccessful.map { "job \($0) \(states[$0]!.rawValue)" }))
         }
+    }
+
+    /// The first ten of `items`, comma-separated, then how many more: the error stays one
+    /// readable line when thousands of jobs were waited for.
+    static func list(_ items: [String]) -> String {
+        let shown = 10
+        let head = items.prefix(shown).joined(separator: ", ")
+        return items.count > shown ? head + " and \(items.count - shown) more" : head
     }
 }

@@ -38,11 +38,53 @@ struct JobIDArgument: ExpressibleByArgument, Sendable, Hashable {
     }
 }
 
-extension [JobIDArgument] {
+/// The job ids `cancel`, `retry` and `wait` take: one per word, or a run of them that
+/// `packingRuns(in:)` put in one word.
+struct JobIDsArgument: ExpressibleByArgument, Sendable {
+    /// The ids, in order.
+    var ids: [Int64]
+
+    init?(argument: String) {
+        var ids: [Int64] = []
+        for word in argument.split(separator: Self.separator, omittingEmptySubsequences: false) {
+            guard let id = JobIDArgument(argument: String(word)) else { return nil }
+            ids.append(id.id)
+        }
+        self.ids = ids
+    }
+
+    /// No word of a command line can hold a NUL, so a packed word is never a user's.
+    private static let separator: Character = "\u{0}"
+
+    /// `arguments` with each run of job ids packed into one word, but for the run's first id, which
+    /// may be the value of the option before it (`--timeout 5 6 7`). The argument parser takes
+    /// time quadratic in the words it collects into an array (each one merges the set of input
+    /// positions seen so far again): `jobq wait $(jobq add --batch f)` with 40,000 ids took 25 s.
+    /// Every option of these commands takes at most one value, so the rest of a run are ids.
+    static func packingRuns(in arguments: [String]) -> [String] {
+        var packed: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let word = arguments[index]
+            packed.append(word)
+            index += 1
+            guard JobIDArgument(argument: word) != nil else { continue }
+            var end = index
+            while end < arguments.endIndex, JobIDArgument(argument: arguments[end]) != nil { end += 1 }
+            if end > index {
+                packed.append(arguments[index..<end].joined(separator: String(separator)))
+                index = end
+            }
+        }
+        return packed
+    }
+}
+
+extension [JobIDsArgument] {
     /// The ids in the order given, each once (`jobq wait 3 3` waits for job 3).
     var uniqueIDs: [Int64] {
         var seen = Set<Int64>()
-        return map(\.id).filter { seen.insert($0).inserted }
+        return flatMap(\.ids).filter { seen.insert($0).inserted }
     }
 }
 

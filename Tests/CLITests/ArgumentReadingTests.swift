@@ -142,3 +142,60 @@ struct LongAddCommandTests {
         #expect(parsed.job.queue == "x")
     }
 }
+
+/// `cancel`, `retry` and `wait` get runs of job ids packed into one word each before parsing
+/// (`JobIDsArgument.packingRuns`); these tests hold that to what the unpacked words mean.
+@Suite("job id lists (in process)")
+struct JobIDListTests {
+    @Test("a run of ids is packed after its first id, which may be an option's value")
+    func packing() {
+        let packed = JobIDsArgument.packingRuns(in: ["wait", "--timeout", "5", "6", "7", "x", "8", "0", "9", "10"])
+        #expect(packed == ["wait", "--timeout", "5", "6\u{0}7", "x", "8", "0", "9", "10"])
+        #expect(JobIDsArgument(argument: "6\u{0}7")?.ids == [6, 7])
+        #expect(JobIDsArgument(argument: "6\u{0}") == nil)
+    }
+
+    /// What a parse of `arguments` means: the command's ids and options, or its error message.
+    static func meaning(_ parse: () throws -> any ParsableCommand) -> String {
+        do {
+            switch try parse() {
+            case let wait as Wait:
+                return "wait \(wait.ids.uniqueIDs) \(String(describing: wait.waiting.timeout?.duration))"
+            case let cancel as Cancel: return "cancel \(cancel.ids.uniqueIDs) \(cancel.queue ?? "-")"
+            case let retry as Retry: return "retry \(retry.ids.uniqueIDs) \(retry.dependents)"
+            case let other: return "\(type(of: other))"
+            }
+        } catch {
+            return JobqCommand.fullMessage(for: error)
+        }
+    }
+
+    @Test("300 random id lists with options mean with packing what they mean without")
+    func sameMeaning() {
+        let words = ["1", "2", "3", "42", "0", "-1", "x", "--timeout", "5", "--queue", "q", "--dependents", "--", "7"]
+        var random = SeededRandom(seed: 40)
+        for _ in 0..<300 {
+            var arguments = [["cancel", "retry", "wait"].randomElement(using: &random)!]
+            for _ in 0..<Int.random(in: 0...12, using: &random) {
+                arguments.append(words.randomElement(using: &random)!)
+            }
+            let packed = Self.meaning { try JobqMain.parse(arguments) }
+            #expect(packed == Self.meaning { try JobqCommand.parseAsRoot(arguments) }, "\(arguments)")
+        }
+    }
+
+    @Test("wait names at most ten of the jobs that did not succeed or finish, then how many more")
+    func waitFailureNamesTen() {
+        #expect(Wait.list(["job 1 failed", "job 2 cancelled"]) == "job 1 failed, job 2 cancelled")
+        let many = (1...40_000).map { "job \($0) cancelled" }
+        #expect(Wait.list(many) == many.prefix(10).joined(separator: ", ") + " and 39990 more")
+    }
+
+    @Test("40,000 ids and an option after them")
+    func fortyThousandIDs() throws {
+        let ids = (1...40_000).map(String.init)
+        let wait = try #require(try JobqMain.parse(["wait"] + ids + ["--timeout", "5"]) as? Wait)
+        #expect(wait.ids.uniqueIDs == Array(1...40_000))
+        #expect(wait.waiting.timeout?.duration == .seconds(5))
+    }
+}
