@@ -41,20 +41,25 @@ struct JobExecutor: Sendable {
                 finishedAt: finishedAt)
         ) { state in
             onFinish(state)
-            var metadata: Logger.Metadata = [
-                "job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)",
-                "job.outcome": "\(report.outcome)",
-                "job.duration": "\(DurationText.format(startedAt.duration(to: finishedAt)))",
-                "job.state": "\(state.map(\.rawValue) ?? "superseded")",
-            ]
-            Self.addExitStatus(of: report.outcome, to: &metadata)
-            logger.info("job finished", metadata: metadata)
+            // Built only when the line is logged (an autoclosure): not per job at a quieter level.
+            logger.info(
+                "job finished",
+                metadata: Self.finishMetadata(
+                    job, outcome: report.outcome, state: state, duration: startedAt.duration(to: finishedAt)))
         }
     }
 
-    /// `job.exit_code` (0 for a success) or `job.signal`, as the `jobs` columns of those names
-    /// hold them, so that a log search needs no parsing of `job.outcome`.
-    static func addExitStatus(of outcome: JobOutcome, to metadata: inout Logger.Metadata) {
+    /// The finish line's fields: the job, how it ended — with `job.exit_code` (0 for a success)
+    /// or `job.signal` as the `jobs` columns of those names hold them, so that a log search needs
+    /// no parsing of `job.outcome` — and its new state (`superseded` when fenced off).
+    static func finishMetadata(
+        _ job: ClaimedJob, outcome: JobOutcome, state: JobState?, duration: Duration
+    ) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "job.id": "\(job.id)", "queue.name": "\(job.queue)", "job.attempt": "\(job.attempt)",
+            "job.outcome": "\(outcome)", "job.duration": "\(DurationText.format(duration))",
+            "job.state": "\(state.map(\.rawValue) ?? "superseded")",
+        ]
         switch outcome {
         case .succeeded:
             metadata["job.exit_code"] = "0"
@@ -65,6 +70,7 @@ struct JobExecutor: Sendable {
         case .interrupted:
             break
         }
+        return metadata
     }
 
     /// Hands the job to the runner, with its timeout armed: when it passes, the run is asked
