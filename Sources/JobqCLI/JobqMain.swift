@@ -78,10 +78,11 @@ public enum JobqMain {
     }
 
     /// Parses `arguments` from the root command. `jobq add` with options is parsed by `Add`
-    /// alone first (a pseudo-command of `jobq`), which skips the root's
-    /// subcommand lookup and completion-script check, a seventh of the call's time. Whatever that
-    /// parse does not accept (help, a usage error, a completion request) is parsed again from the
-    /// root, so messages and exit statuses stay the root's.
+    /// alone first (`parseAdd`; a pseudo-command of `jobq`), which skips the root's subcommand
+    /// lookup and completion-script check, a seventh of the call's time. Whatever that parse does
+    /// not accept (help, a usage error, a completion request) is parsed again from the root, so
+    /// messages and exit statuses stay the root's. The job ids of `cancel`, `retry` and `wait`
+    /// are packed first (`JobIDsArgument.packingRuns`).
     static func parse(_ arguments: [String]) throws -> any ParsableCommand {
         if arguments.first == Add.configuration.commandName, let add = parseAdd(Array(arguments.dropFirst())) {
             return add
