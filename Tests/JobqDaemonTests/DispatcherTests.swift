@@ -579,6 +579,35 @@ import Testing
 
     @Test func aHigherPriorityJobThatComesDueOvertakesTheJobsHeldInMemory() async throws {
         let clock = ManualClock()
+        try await withAnUrgentJobDueBehind(inMemory: 9, dueIn: .seconds(60), clock: clock) { harness, _ in
+            // Nothing in the store changes when it comes due: only the clock moves.
+            try await clock.advanceToShortlyBefore(.seconds(60), of: "the wait for the delayed job")
+            clock.advance(by: .seconds(21))
+            try await waitUntil("the jobs in memory given back", timeout: .seconds(20)) {
+                harness.log.count("a job outranks those in memory; releasing them") == 1
+            }
+        }
+    }
+
+    /// The producer has caught up with the store (3 jobs in a buffer of 10), so it sleeps until
+    /// the delayed job's due time, and nothing else wakes it then. Real time: the due time is
+    /// 300 ms away.
+    @Test func aHigherPriorityJobThatComesDueOvertakesAFewJobsHeldInMemory() async throws {
+        try await withAnUrgentJobDueBehind(inMemory: 3, dueIn: .milliseconds(300)) { harness, urgent in
+            try await waitUntil("the delayed job taken into memory", timeout: .seconds(20)) {
+                try await harness.job(urgent).claimed
+            }
+        }
+    }
+
+    /// Runs a dispatcher (concurrency 1, capacity 10) with one job running, blocked, and
+    /// `inMemory` quick ones held behind it; enqueues a priority-5 job due in `dueIn` and calls
+    /// `untilDue` (which returns once it came due); then lets the jobs run and expects the urgent
+    /// one to start right after the blocked one.
+    private func withAnUrgentJobDueBehind(
+        inMemory: Int, dueIn: Duration, clock: any DispatcherClock = ContinuousClock(),
+        _ untilDue: (DispatcherHarness, _ urgent: JobID) async throws -> Void
+    ) async throws {
         let gate = Gate()
         let order = Mutex<[JobID]>([])
         try await DispatcherHarness.run(concurrency: 1, capacity: 10, idleTimeout: .seconds(3600), clock: clock) {
@@ -587,47 +616,15 @@ import Testing
             if job.environment["BLOCK"] != nil { await gate.wait() }
         } _: { harness in
             defer { gate.open() }
-            try await enqueueBlockingThenQuick(harness, blocking: 1, quick: 9)
-            try await harness.waitUntilHolding(running: 1, inMemory: 9)
+            try await enqueueBlockingThenQuick(harness, blocking: 1, quick: inMemory)
+            try await harness.waitUntilHolding(running: 1, inMemory: inMemory)
             let urgent = try await harness.client.enqueue(
                 [
                     JobRequest(
                         queue: "q", command: .argv(["true"]), workingDirectory: "/", priority: 5,
-                        notBefore: clock.timestamp().advanced(by: .seconds(60)))
+                        notBefore: clock.timestamp().advanced(by: dueIn))
                 ], now: clock.timestamp())[0].id
-            // Nothing in the store changes when it comes due: only the clock moves.
-            try await clock.advanceToShortlyBefore(.seconds(60), of: "the wait for the delayed job")
-            clock.advance(by: .seconds(21))
-            try await waitUntil("the jobs in memory given back", timeout: .seconds(20)) {
-                harness.log.count("a job outranks those in memory; releasing them") == 1
-            }
-            gate.open()
-            try await harness.join()
-            #expect(order.withLock { Array($0.prefix(2)) }.last == urgent, "\(order.withLock { $0 })")
-        }
-    }
-
-    /// The producer has caught up with the store (3 jobs in a buffer of 10), so it sleeps until
-    /// the delayed job's due time, and nothing else wakes it then. Real time: the due time is
-    /// 300 ms away.
-    @Test func aHigherPriorityJobThatComesDueOvertakesAFewJobsHeldInMemory() async throws {
-        let gate = Gate()
-        let order = Mutex<[JobID]>([])
-        try await DispatcherHarness.run(concurrency: 1, capacity: 10, idleTimeout: .seconds(3600)) { job in
-            order.withLock { $0.append(job.id) }
-            if job.environment["BLOCK"] != nil { await gate.wait() }
-        } _: { harness in
-            defer { gate.open() }
-            try await enqueueBlockingThenQuick(harness, blocking: 1, quick: 3)
-            try await harness.waitUntilHolding(running: 1, inMemory: 3)
-            let urgent = try await harness.client.enqueue([
-                JobRequest(
-                    queue: "q", command: .argv(["true"]), workingDirectory: "/", priority: 5,
-                    notBefore: .now().advanced(by: .milliseconds(300)))
-            ])[0].id
-            try await waitUntil("the delayed job taken into memory", timeout: .seconds(20)) {
-                try await harness.job(urgent).claimed
-            }
+            try await untilDue(harness, urgent)
             gate.open()
             try await harness.join()
             let started = order.withLock { $0 }
