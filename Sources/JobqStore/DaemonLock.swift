@@ -64,6 +64,10 @@ public final class DaemonLock: Sendable {
     /// starts meanwhile is never refused. An entry counts when it is a write `flock` on the lock
     /// file's inode and either its device matches too or its pid is the one the file records
     /// (btrfs shows another device there than `stat` does).
+    ///
+    /// `/proc/locks` is not a snapshot: read in pieces while other locks come and go (SQLite's,
+    /// many per second on a busy machine), it can skip an entry. So when the entry is missing
+    /// but the recorded process is alive, it is read again, up to three times in all.
     public static func holder(databasePath: String) -> pid_t? {
         let path = lockPath(databasePath: databasePath)
         var info = stat()
@@ -72,8 +76,17 @@ public final class DaemonLock: Sendable {
         defer { close(descriptor) }
         guard fstat(descriptor, &info) == 0 else { return nil }
         let (recorded, inode, device) = (readPid(descriptor), UInt64(info.st_ino), info.st_dev)
+        for _ in 1...3 {
+            if let holder = lockEntry(inode: inode, device: device, recorded: recorded) { return holder }
+            guard let recorded, kill(recorded, 0) == 0 || errno == EPERM else { return nil }
+        }
+        return nil
+    }
+
+    /// The pid of the write `flock` on `inode` in `/proc/locks` (see `holder`).
+    private static func lockEntry(inode: UInt64, device: dev_t, recorded: pid_t?) -> pid_t? {
         // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters have "->" after the number.
-        return FileSystem.firstMatch(inLinesOf: "/proc/locks") { line -> pid_t? in
+        FileSystem.firstMatch(inLinesOf: "/proc/locks") { line -> pid_t? in
             let fields = line.split(separator: " ")
             guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE", let pid = Int32(fields[4]) else {
                 return nil
