@@ -97,14 +97,19 @@ struct ExitStatusTests {
     @Test("add's usage errors, help and completions read as the full command's")
     func addMessagesNameTheFullCommand() async throws {
         try await withCLI { (cli: CLI) async throws in
-            for arguments in [["add", "--bogus", "ls"], ["add", "--retries", "many", "ls"], ["add", "--version"]] {
+            for arguments in [["add", "--bogus", "ls"], ["add", "--retries", "many", "ls"]] {
                 let result = try await cli.run(arguments)
                 #expect(result.exitStatus == 64, "\(arguments): \(result)")
                 #expect(result.stderrText.contains("See 'jobq add --help' for more information."), "\(arguments)")
             }
             let help = try await cli.succeed(["add", "--help"])
             #expect(help.stdoutText.contains("USAGE: jobq add [<options>]"))
+            // The help lists --version, and it works as after any other command.
             #expect(help.stdoutText.contains("--version"))
+            let version = try await cli.succeed(["--version"]).stdoutText
+            for arguments in [["add", "--version"], ["status", "--version"], ["add", "-q", "x", "--version"]] {
+                #expect(try await cli.succeed(arguments).stdoutText == version, "\(arguments)")
+            }
             // Paths where the library returns its help command instead of throwing.
             for arguments in [["add", "-qh", "echo"], ["add", "--db", "", "--help"], ["--db", "", "add", "-h"]] {
                 #expect(try await cli.succeed(arguments).stdoutText == help.stdoutText, "\(arguments)")

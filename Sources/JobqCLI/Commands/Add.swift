@@ -108,8 +108,10 @@ struct Add: ParsableCommand {
     }
 
     func validate() throws {
-        // The passthrough argument captures a leading --help too; it still means help.
+        // The passthrough argument captures a leading --help (and --version) too; it still means help.
         if words.first == "--help" || words.first == "-h" { throw CleanExit.helpRequest(Self.self) }
+        // As `jobq status --version` does, and as add's help lists it.
+        if words.first == "--version" { throw CleanExit.message(JobqVersion.current) }
         if let first = words.first, first != "--", first.hasPrefix("-"), first.count > 1 {
             throw ValidationError(
                 "unknown option '\(first.displaySafe)' for add (put -- before a command that starts with a dash)")
