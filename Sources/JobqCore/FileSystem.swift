@@ -13,6 +13,12 @@ public enum FileSystem {
         return stat(path, &info) == 0 || errno == EACCES
     }
 
+    /// Whether `path` is a file of no bytes (following symbolic links).
+    public static func isEmptyFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_size == 0
+    }
+
     /// The current user's home directory as `/etc/passwd` gives it, or `nil` when the user has no
     /// line there or no absolute home. The file is read directly rather than through
     /// `getpwuid_r`: in the statically linked `jobq`, glibc's NSS modules (loaded with `dlopen`)

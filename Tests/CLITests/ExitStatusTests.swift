@@ -140,6 +140,22 @@ struct ExitStatusTests {
         }
     }
 
+    @Test("reading commands read an empty file as an empty database and leave it empty; add fills it")
+    func emptyDatabaseFile() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            #expect(FileManager.default.createFile(atPath: cli.database, contents: Data()))
+            for arguments in [["status", "--json"], ["list", "--json"], ["join"], ["queue", "show"]] {
+                try await cli.succeed(arguments)
+            }
+            let unknown = try await cli.run(["wait", "1"])
+            #expect(unknown.stderrText == "jobq: no job 1 in \(cli.database)\n", "\(unknown)")
+            let size = { try FileManager.default.attributesOfItem(atPath: cli.database)[.size] as? Int }
+            #expect(try size() == 0)
+            #expect(try await cli.add(["true"]) == 1)
+            #expect(try size() ?? 0 > 0)
+        }
+    }
+
     @Test("--db works before and after the command name, over $JOBQ_DB")
     func databaseOption() async throws {
         try await withCLI { (cli: CLI) async throws in

@@ -52,10 +52,13 @@ struct Database {
         try open(createIfMissing: true)
     }
 
-    /// Opens the database if the file exists; `nil` when it does not (nothing was ever
+    /// Opens the database if the file exists and is not empty; `nil` otherwise (nothing was ever
     /// enqueued there), so that reading commands never create it.
     func openExisting() throws(CLIError) -> JobStore? {
         guard FileSystem.exists(path) else { return nil }
+        // An empty file (`touch`ed, or made by a tool that never wrote to it) holds nothing yet;
+        // opening it would write the schema into it. With a WAL beside it, the WAL may hold it all.
+        if FileSystem.isEmptyFile(path), !FileSystem.exists(path + "-wal") { return nil }
         return try open(createIfMissing: false)
     }
 
