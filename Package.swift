@@ -134,7 +134,7 @@ let package = Package(
         // and the install script. Needs the products built (`scripts/test` does it).
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["JobqStore", "JobqCore", "JobqProcess", "JobqTestSupport"]
+            dependencies: ["JobqStore", "JobqSQLite", "JobqCore", "JobqProcess", "JobqTestSupport"]
         ),
         // The reliability harness: a real jobqd driven through $NOTIFY_SOCKET, the crash soak, /proc scans.
         .target(

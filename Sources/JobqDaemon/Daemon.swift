@@ -60,9 +60,7 @@ public struct Daemon: Sendable {
         defer { withExtendedLifetime(lock) {} }
         // The files the daemon makes beside the database must not be open to others (SPEC §5).
         try JobStore.refuseIfOpenToOthers(path: configuration.databasePath)
-        let store = try await JobStore(path: configuration.databasePath, durability: configuration.durability)
-        try await recover(store)
-        if Task.isShuttingDownGracefully {
+        guard let store = try await openAndRecover(), !Task.isShuttingDownGracefully else {
             notifier.notify("STOPPING=1")
             logger.info("stopping before taking work: asked to during start-up")
             return
@@ -172,6 +170,32 @@ public struct Daemon: Sendable {
     /// Besides the recorded process group, a run's processes are found by the environment they
     /// inherit (this database, the job id, the attempt): all of them when the crash came between
     /// the spawn and the write of the record, and those that left the group (`setsid`) always.
+    /// Opens the store and recovers. While another process keeps the database locked past the
+    /// busy timeout (a long-running backup, a `sqlite3` shell left inside a transaction), it
+    /// retries with backoff, as the running daemon does with its writes, rather than exiting.
+    /// Returns `nil` when asked to stop meanwhile.
+    private func openAndRecover() async throws -> JobStore? {
+        var failures = 0
+        while true {
+            do {
+                let store = try await JobStore(path: configuration.databasePath, durability: configuration.durability)
+                try await recover(store)
+                return store
+            } catch StoreError.busy {
+                failures += 1
+                let delay = RetryBackoff(base: .milliseconds(100), cap: .seconds(5)).delay(afterFailure: failures)
+                logger.error(
+                    "the database is locked by another process; retrying",
+                    metadata: ["db.path": "\(configuration.databasePath)", "retry.in": "\(DurationText.format(delay))"])
+                do {
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                } catch {
+                    return nil
+                }
+            }
+        }
+    }
+
     private func recover(_ store: JobStore) async throws {
         let interrupted = try await store.interruptedRuns()
         let grace = configuration.killGrace

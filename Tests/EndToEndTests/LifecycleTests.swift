@@ -1,5 +1,6 @@
 import Foundation
 import JobqCore
+import JobqSQLite
 import JobqStore
 import JobqTestSupport
 import Testing
@@ -412,6 +413,23 @@ struct LifecycleTests {
             try await scenario.startDaemon()
             let attributes = try FileManager.default.attributesOfItem(atPath: scenario.database + "-wal")
             #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o007 } == 0)
+        }
+    }
+
+    @Test("jobqd waits for a database another process keeps locked past the busy timeout, then serves it")
+    func startsOnceTheDatabaseIsUnlocked() async throws {
+        try await withScenario { scenario in
+            let id = try await scenario.add(["true"])
+            let other = try Connection(path: scenario.database)
+            try other.execute("BEGIN IMMEDIATE")
+            let daemon = try await scenario.startDaemon(waitUntilReady: false)
+            try await scenario.waitFor("jobqd to find the database locked") {
+                daemon.log.contains("the database is locked by another process; retrying")
+            }
+            #expect(!daemon.hasExited)
+            try other.execute("COMMIT")
+            try await daemon.waitUntilReady()
+            #expect(try await scenario.waitUntilFinished(id).state == .succeeded)
         }
     }
 
