@@ -26,15 +26,20 @@ public enum JobqMain {
 
     /// Runs `jobq` with `arguments` (without the program name) and returns the exit status.
     public static func run(arguments: [String]) -> Int32 {
-        // `jobq --db PATH <command> ...` is accepted as well as `jobq <command> --db PATH ...`.
+        // `jobq --db PATH <command> ...` is accepted as well as `jobq <command> --db PATH ...`;
+        // given twice, the last one counts, as for any option.
         var arguments = arguments
         var leadingDatabase: String?
-        if arguments.first == "--db", arguments.count >= 2 {
-            leadingDatabase = arguments[1]
-            arguments.removeFirst(2)
-        } else if let first = arguments.first, first.hasPrefix("--db=") {
-            leadingDatabase = String(first.dropFirst("--db=".count))
-            arguments.removeFirst()
+        while true {
+            if arguments.first == "--db", arguments.count >= 2 {
+                leadingDatabase = arguments[1]
+                arguments.removeFirst(2)
+            } else if let first = arguments.first, first.hasPrefix("--db=") {
+                leadingDatabase = String(first.dropFirst("--db=".count))
+                arguments.removeFirst()
+            } else {
+                break
+            }
         }
         return GlobalOptions.$leadingDatabase.withValue(leadingDatabase) {
             execute(arguments)

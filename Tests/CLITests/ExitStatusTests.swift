@@ -166,6 +166,13 @@ struct ExitStatusTests {
             #expect(!cli.databaseExists)
             let status = try await cli.succeed(["status", "--json", "--db", other])
             #expect(status.stdoutText.contains("\"pending\":2"))
+            // Given twice, before or after the command name, the last --db counts.
+            for arguments in [
+                ["--db", "/nowhere.db", "--db", other, "status", "--json"],
+                ["status", "--json", "--db", "/nowhere.db", "--db", other],
+            ] {
+                #expect(try await cli.succeed(arguments).stdoutText == status.stdoutText, "\(arguments)")
+            }
             #expect(status.stdoutText.contains("\"capacity\":5"))
         }
     }
