@@ -106,17 +106,25 @@ public enum JobqMain {
     /// kept: on some paths (`add -qh x`) the library returns its help command rather than
     /// throwing, and help must come from the root, which adds `--version`.
     ///
-    /// The library takes time quadratic in the number of words it collects into an array (each
-    /// one merges the set of input positions seen so far again): 20,000 words after an option
-    /// took 7 s. Since every word from the command on is the command's, a long list is parsed
-    /// up to its first `longList` words, which hold the options in any real call, and the rest
-    /// of the command is appended unparsed; when those words hold no command, it is parsed whole.
+    /// Every word from the command on is the command's, taken from `arguments` as given, which
+    /// spares the library two things it does badly there:
+    /// - It takes time quadratic in the number of words it collects into an array (each one
+    ///   merges the set of input positions seen so far again): 20,000 words after an option took
+    ///   7 s. So a long list is parsed up to its first `longList` words, which hold the options in
+    ///   any real call; when those hold no command, the list is parsed whole.
+    /// - It refuses a word that starts with three dashes (`echo ---`) wherever it is. So such
+    ///   words reach it masked (a NUL first, which no argument can hold), and count only where
+    ///   they are the command's arguments; anywhere else the list is parsed as given, and the
+    ///   library's message stands.
     static func parseAdd(_ arguments: [String]) -> Add? {
-        if arguments.count > longList, var add = (try? Add.parseAsRoot(Array(arguments.prefix(longList)))) as? Add,
-            !add.words.isEmpty
-        {
-            add.words = Array(arguments[(longList - add.words.count)...])
-            return add
+        let masked = arguments.map { $0.hasPrefix("---") ? "\u{0}" + $0 : $0 }
+        let head = Array(masked.prefix(longList))
+        if var add = (try? Add.parseAsRoot(head)) as? Add, !add.words.isEmpty || head.count == arguments.count {
+            let start = head.count - add.words.count
+            if !masked[..<min(start + 1, masked.count)].contains(where: { $0.hasPrefix("\u{0}") }) {
+                add.words = Array(arguments[start...])
+                return add
+            }
         }
         return (try? Add.parseAsRoot(arguments)) as? Add
     }

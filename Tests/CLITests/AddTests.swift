@@ -108,6 +108,7 @@ struct AddTests {
         (["echo", "--", "--db", "/elsewhere"], ["echo", "--", "--db", "/elsewhere"], "default"),
         // The argument parser's own custom-completion hook, when no option of add precedes the command.
         (["echo", "---completion", "--", "x"], ["echo", "---completion", "--", "x"], "default"),
+        (["-q", "q3", "echo", "---", "---completion"], ["echo", "---", "---completion"], "q3"),
     ]
 
     @Test("the command starts at the first word that is not an option of add", arguments: passthroughCases)

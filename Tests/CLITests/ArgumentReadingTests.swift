@@ -89,10 +89,11 @@ struct AddInvocationTests {
     }
 }
 
-/// `jobq add` with options and a long command parses only the head of the list (`JobqMain.parseAdd`);
+/// `jobq add` with options takes the command's words as given (`JobqMain.parseAdd`): a long list is
+/// parsed only up to its head, and words that start with `---` reach the library masked;
 /// these tests hold it to what parsing the whole list gives.
-@Suite("jobq add with options and a long command (in process)")
-struct LongAddCommandTests {
+@Suite("jobq add with options: the command's words (in process)")
+struct AddCommandWordsTests {
     static func invocation(_ add: Add?) throws -> AddInvocation? {
         try add?.invocation(now: AddInvocationTests.now, environment: AddInvocationTests.environment)
     }
@@ -132,6 +133,18 @@ struct LongAddCommandTests {
             #expect(parsed.job.command == .argv(["echo"] + (0..<50).map { "w\($0)" }))
         }
         #expect(try Self.invocation(JobqMain.parseAdd(splitOption + ["echo"]))?.job.queue == "late")
+    }
+
+    @Test("words that start with three dashes are the command's arguments, and only that")
+    func threeDashes() throws {
+        let parsed = try #require(try Self.invocation(JobqMain.parseAdd(["-q", "x", "echo", "---", "---completion"])))
+        #expect(parsed.job.command == .argv(["echo", "---", "---completion"]))
+        #expect(parsed.job.queue == "x")
+        // As an option's value or as the command itself, the library's refusal stands.
+        for arguments in [["-q", "---x", "echo"], ["-q", "x", "---foo"], ["--json", "---"]] {
+            #expect(JobqMain.parseAdd(arguments) == nil, "\(arguments)")
+            #expect(throws: (any Error).self, "\(arguments)") { try Add.parseAsRoot(arguments) }
+        }
     }
 
     @Test("20,000 words after an option are all the command's")
