@@ -37,7 +37,9 @@ public enum Doorbell {
     /// default the database's: 0600, or 0660 in a setgid directory, so group members can ring)
     /// and reads it on a dedicated thread; many rings between two reads of `rings()` coalesce
     /// into one wake-up. Only the holder of the `DaemonLock` may create one: a stale
-    /// socket file from a dead daemon is removed first.
+    /// socket file from a dead daemon is removed first. When the socket file is removed or
+    /// replaced while it listens (a clean-up of "stale" sockets), it binds it again within
+    /// `checkInterval`, or every ring would be lost until the next start.
     public final class Listener: Sendable {
         /// The socket file, or `nil` for an abstract name.
         public let socketPath: String?
@@ -47,43 +49,34 @@ public enum Doorbell {
 
         /// Binds the socket and starts reading.
         /// - Throws: `StoreError.cannotOpen` naming the socket when it cannot be created.
-        public init(databasePath: String, mode: mode_t? = nil) throws(StoreError) {
-            let mode = mode ?? DatabaseFile.defaultMode(databasePath: databasePath)
-            var address = Doorbell.address(databasePath: databasePath)
-            let path = address.isAbstract ? nil : Doorbell.socketPath(databasePath: databasePath)
-            let descriptor = socket(
-                AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            guard descriptor >= 0 else {
-                throw .cannotOpen(
-                    path: Doorbell.socketPath(databasePath: databasePath), reason: DatabaseFile.lastError())
-            }
-            if let path { unlink(path) }
-            let bound = withUnsafePointer(to: &address.address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, address.length) }
-            }
-            guard bound == 0, path.map({ chmod($0, mode) == 0 }) ?? true else {
-                let reason = DatabaseFile.lastError()
-                Glibc.close(descriptor)
-                if let path { unlink(path) }
-                throw .cannotOpen(path: Doorbell.socketPath(databasePath: databasePath), reason: reason)
-            }
+        public init(databasePath: String, mode: mode_t? = nil, checkInterval: Duration = .seconds(1))
+            throws(StoreError)
+        {
+            let binding = Binding(
+                address: Doorbell.address(databasePath: databasePath),
+                path: Doorbell.socketPath(databasePath: databasePath),
+                mode: mode ?? DatabaseFile.defaultMode(databasePath: databasePath))
+            let (descriptor, file) = try binding.bind()
             // A socket pair wakes the reading thread up when the listener closes.
             var pipeEnds: [Int32] = [0, 0]
             guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pipeEnds) == 0
             else {
                 let reason = DatabaseFile.lastError()
                 Glibc.close(descriptor)
-                if let path { unlink(path) }
-                throw .cannotOpen(path: Doorbell.socketPath(databasePath: databasePath), reason: reason)
+                if let path = binding.socketFile { unlink(path) }
+                throw .cannotOpen(path: binding.path, reason: reason)
             }
             let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             self.stream = stream
-            self.socketPath = path
+            self.socketPath = binding.socketFile
             self.wakeWriter = Mutex(pipeEnds[1])
             self.thread = DedicatedThreadExecutor(name: "jobq-doorbell")
             let wakeReader = pipeEnds[0]
+            let checkMilliseconds = Int32(clamping: checkInterval.wholeMilliseconds)
             thread.execute {
-                Listener.readLoop(socket: descriptor, wakeReader: wakeReader, continuation: continuation)
+                Listener.readLoop(
+                    socket: descriptor, file: file, binding: binding, checkMilliseconds: checkMilliseconds,
+                    wakeReader: wakeReader, continuation: continuation)
             }
             thread.shutdown()  // the thread ends when the read loop does
         }
@@ -111,7 +104,12 @@ public enum Doorbell {
             if let socketPath { unlink(socketPath) }
         }
 
-        private static func readLoop(socket: Int32, wakeReader: Int32, continuation: AsyncStream<Void>.Continuation) {
+        /// Reads `socket`, bound as `file`, until the wake-up pipe says the listener closed.
+        private static func readLoop(
+            socket: Int32, file: FileID?, binding: Binding, checkMilliseconds: Int32, wakeReader: Int32,
+            continuation: AsyncStream<Void>.Continuation
+        ) {
+            var (socket, bound) = (socket, file)
             defer {
                 Glibc.close(socket)
                 Glibc.close(wakeReader)
@@ -123,12 +121,23 @@ public enum Doorbell {
             ]
             var buffer = [UInt8](repeating: 0, count: 64)
             while true {
-                let ready = poll(&descriptors, 2, -1)
+                let ready = poll(&descriptors, 2, binding.socketFile == nil ? -1 : checkMilliseconds)
                 if ready < 0 {
                     if errno == EINTR { continue }
                     return
                 }
                 if descriptors[1].revents != 0 { return }
+                if ready == 0 {
+                    guard let path = binding.socketFile, FileID(path: path) != bound,
+                        let fresh = try? binding.bind()
+                    else { continue }
+                    Glibc.close(socket)
+                    (socket, bound) = fresh
+                    descriptors[0].fd = socket
+                    // Rings sent while the file was missing were lost: look again.
+                    continuation.yield()
+                    continue
+                }
                 guard descriptors[0].revents != 0 else { continue }
                 // Drain every queued datagram: they all mean the same thing.
                 while recv(socket, &buffer, buffer.count, Int32(MSG_DONTWAIT)) >= 0 {}
@@ -137,7 +146,50 @@ public enum Doorbell {
         }
     }
 
-    struct Address {
+    /// Where and how the listener binds its socket.
+    private struct Binding: Sendable {
+        var address: Address
+        /// `<db>.sock`, named in errors even when the socket is abstract.
+        var path: String
+        var mode: mode_t
+
+        /// The socket file; `nil` for an abstract name.
+        var socketFile: String? { address.isAbstract ? nil : path }
+
+        /// A new socket bound to the address (a file there is removed first), in `mode`, and the
+        /// socket file it made (`nil` for an abstract name).
+        func bind() throws(StoreError) -> (descriptor: Int32, file: FileID?) {
+            let descriptor = socket(
+                AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: DatabaseFile.lastError()) }
+            if let socketFile { unlink(socketFile) }
+            var address = self.address
+            let bound = withUnsafePointer(to: &address.address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor, $0, address.length) }
+            }
+            guard bound == 0, socketFile.map({ chmod($0, mode) == 0 }) ?? true else {
+                let reason = DatabaseFile.lastError()
+                Glibc.close(descriptor)
+                if let socketFile { unlink(socketFile) }
+                throw .cannotOpen(path: path, reason: reason)
+            }
+            return (descriptor, socketFile.flatMap(FileID.init(path:)))
+        }
+    }
+
+    /// Which file a path names now (device and inode).
+    private struct FileID: Equatable {
+        var device: UInt64
+        var inode: UInt64
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            (device, inode) = (UInt64(info.st_dev), UInt64(info.st_ino))
+        }
+    }
+
+    struct Address: Sendable {
         var address: sockaddr_un
         var length: socklen_t
         var isAbstract: Bool

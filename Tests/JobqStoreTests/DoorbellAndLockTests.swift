@@ -75,6 +75,26 @@ func receivesRing(_ stream: AsyncStream<Void>, timeout: Duration = .seconds(10))
         #expect(await receivesRing(listener.rings()))
     }
 
+    @Test(arguments: [false, true])
+    func aSocketFileRemovedWhileListeningIsBoundAgain(replacedByAFile: Bool) async throws {
+        let path = directory.databasePath
+        let listener = try Doorbell.Listener(databasePath: path, checkInterval: .milliseconds(20))
+        let socketFile = path + ".sock"
+        #expect(unlink(socketFile) == 0)
+        if replacedByAFile { #expect(FileManager.default.createFile(atPath: socketFile, contents: Data())) }
+        var info = stat()
+        try await waitUntil("the socket bound again", timeout: .seconds(20)) {
+            stat(socketFile, &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK
+        }
+        #expect(info.st_mode & 0o777 == 0o600)
+        // Rebinding counts as a ring (those sent meanwhile were lost); then rings arrive again.
+        #expect(await receivesRing(listener.rings()))
+        Doorbell.ring(databasePath: path)
+        #expect(await receivesRing(listener.rings()))
+        listener.close()
+        #expect(!FileManager.default.fileExists(atPath: socketFile))
+    }
+
     @Test func aPathTooLongForASocketUsesAnAbstractName() async throws {
         let deep = directory.path + "/" + String(repeating: "d", count: 120)
         try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
