@@ -121,7 +121,10 @@ public enum JobqMain {
         let head = Array(masked.prefix(longList))
         if var add = (try? Add.parseAsRoot(head)) as? Add, !add.words.isEmpty || head.count == arguments.count {
             let start = head.count - add.words.count
-            if !masked[..<min(start + 1, masked.count)].contains(where: { $0.hasPrefix("\u{0}") }) {
+            // The library's passthrough words are the tail of what it read (checked, not assumed).
+            if head[start...].elementsEqual(add.words),
+                !masked[..<min(start + 1, masked.count)].contains(where: { $0.hasPrefix("\u{0}") })
+            {
                 add.words = Array(arguments[start...])
                 return add
             }

@@ -46,7 +46,7 @@ public enum DatabaseLocation {
     public static func resolve(
         explicit: String?,
         environment: [String: String],
-        notUTF8: Set<String> = [],
+        notUTF8: Set<String>,
         for role: Role,
         fileExists: (String) -> Bool = FileSystem.exists,
         homeDirectory: () -> String? = FileSystem.homeDirectoryOfCurrentUser

@@ -13,10 +13,12 @@ public enum FileSystem {
         return stat(path, &info) == 0 || errno == EACCES
     }
 
-    /// Whether `path` is a file of no bytes (following symbolic links).
+    /// Whether `path` is a regular file of no bytes with no other name (not a symbolic link, no
+    /// second hard link).
     public static func isEmptyFile(_ path: String) -> Bool {
         var info = stat()
-        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_size == 0
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_size == 0
+            && info.st_nlink == 1
     }
 
     /// The current user's home directory as `/etc/passwd` gives it, or `nil` when the user has no

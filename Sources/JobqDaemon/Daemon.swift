@@ -60,7 +60,7 @@ public struct Daemon: Sendable {
         defer { withExtendedLifetime(lock) {} }
         // The files the daemon makes beside the database must not be open to others (SPEC §5).
         try JobStore.refuseIfOpenToOthers(path: configuration.databasePath)
-        guard let store = try await openAndRecover(), !Task.isShuttingDownGracefully else {
+        guard let store = try await openAndRecover(notifier: notifier), !Task.isShuttingDownGracefully else {
             notifier.notify("STOPPING=1")
             logger.info("stopping before taking work: asked to during start-up")
             return
@@ -164,17 +164,14 @@ public struct Daemon: Sendable {
     /// How long a lock left held by a dead daemon's remnants may take to be released.
     static let lockReleaseWait = Duration.seconds(2)
 
-    /// Before taking work: stop any process group a dead daemon's jobs left behind, then
-    /// put its running jobs back to pending (the attempt stays counted, no retry is used).
-    ///
-    /// Besides the recorded process group, a run's processes are found by the environment they
-    /// inherit (this database, the job id, the attempt): all of them when the crash came between
-    /// the spawn and the write of the record, and those that left the group (`setsid`) always.
     /// Opens the store and recovers. While another process keeps the database locked past the
     /// busy timeout (a long-running backup, a `sqlite3` shell left inside a transaction), it
-    /// retries with backoff, as the running daemon does with its writes, rather than exiting.
-    /// Returns `nil` when asked to stop meanwhile.
-    private func openAndRecover() async throws -> JobStore? {
+    /// retries with backoff, saying so in the log and in systemd's `STATUS=`, as the running
+    /// daemon does with its writes, rather than exiting; systemd's start timeout still bounds
+    /// the wait. Returns `nil` when asked to stop meanwhile (noticed once SQLite's busy wait, up
+    /// to 5 s, returns).
+    private func openAndRecover(notifier: SystemdNotifier) async throws -> JobStore? {
+        let backoff = RetryBackoff(base: .milliseconds(100), cap: .seconds(5))
         var failures = 0
         while true {
             do {
@@ -182,11 +179,14 @@ public struct Daemon: Sendable {
                 try await recover(store)
                 return store
             } catch StoreError.busy {
+                // Asked to stop during SQLite's busy wait: no retry, and nothing to report.
+                if Task.isShuttingDownGracefully { return nil }
                 failures += 1
-                let delay = RetryBackoff(base: .milliseconds(100), cap: .seconds(5)).delay(afterFailure: failures)
+                let delay = backoff.delay(afterFailure: failures)
                 logger.error(
                     "the database is locked by another process; retrying",
                     metadata: ["db.path": "\(configuration.databasePath)", "retry.in": "\(DurationText.format(delay))"])
+                notifier.notify("STATUS=waiting: the database is locked by another process")
                 do {
                     try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
                 } catch {
@@ -196,6 +196,14 @@ public struct Daemon: Sendable {
         }
     }
 
+    /// Before taking work: stop any process group a dead daemon's jobs left behind, then
+    /// put its running jobs back to pending (the attempt stays counted, no retry is used).
+    /// Running it again after a failure part-way is harmless: a stopped group is gone, and the
+    /// requeue is one transaction.
+    ///
+    /// Besides the recorded process group, a run's processes are found by the environment they
+    /// inherit (this database, the job id, the attempt): all of them when the crash came between
+    /// the spawn and the write of the record, and those that left the group (`setsid`) always.
     private func recover(_ store: JobStore) async throws {
         let interrupted = try await store.interruptedRuns()
         let grace = configuration.killGrace

@@ -65,9 +65,10 @@ public final class DaemonLock: Sendable {
     /// file's inode and either its device matches too or its pid is the one the file records
     /// (btrfs shows another device there than `stat` does).
     ///
-    /// `/proc/locks` is not a snapshot: read in pieces while other locks come and go (SQLite's,
-    /// many per second on a busy machine), it can skip an entry. So when the entry is missing
-    /// but the recorded process is alive, it is read again, up to three times in all.
+    /// Best effort: `/proc/locks` is not a snapshot. Read in pieces while other locks come and
+    /// go (SQLite's, many per second on a busy machine), it can skip an entry. So when the entry
+    /// is missing but the recorded process is alive, it is read again after a millisecond, up to
+    /// three times in all.
     public static func holder(databasePath: String) -> pid_t? {
         let path = lockPath(databasePath: databasePath)
         var info = stat()
@@ -76,9 +77,10 @@ public final class DaemonLock: Sendable {
         defer { close(descriptor) }
         guard fstat(descriptor, &info) == 0 else { return nil }
         let (recorded, inode, device) = (readPid(descriptor), UInt64(info.st_ino), info.st_dev)
-        for _ in 1...3 {
+        for attempt in 1...3 {
             if let holder = lockEntry(inode: inode, device: device, recorded: recorded) { return holder }
-            guard let recorded, kill(recorded, 0) == 0 || errno == EPERM else { return nil }
+            guard attempt < 3, let recorded, kill(recorded, 0) == 0 || errno == EPERM else { return nil }
+            usleep(1_000)
         }
         return nil
     }

@@ -49,11 +49,14 @@ enum DatabaseFile {
 
     /// Refuses a database that users other than its owner and group may read or write, or whose
     /// `-wal` or `-shm` file they may: SQLite gives the files it creates beside a database the
-    /// database's own mode.
+    /// database's own mode. Symbolic links (mode 0777 by nature) are left to `prepare`, which
+    /// refuses them with its own message.
     static func refuseIfOpenToOthers(path: String) throws(StoreError) {
         for file in [path, path + "-wal", path + "-shm"] {
             var info = stat()
-            guard lstat(file, &info) == 0, info.st_mode & S_IRWXO != 0 else { continue }
+            guard lstat(file, &info) == 0, info.st_mode & S_IFMT != S_IFLNK, info.st_mode & S_IRWXO != 0 else {
+                continue
+            }
             let mode = String(info.st_mode & 0o7777, radix: 8)
             throw .cannotOpen(
                 path: path,

@@ -72,11 +72,13 @@ public enum Doorbell {
             self.wakeWriter = Mutex(pipeEnds[1])
             self.thread = DedicatedThreadExecutor(name: "jobq-doorbell")
             let wakeReader = pipeEnds[0]
-            let checkMilliseconds = Int32(clamping: checkInterval.wholeMilliseconds)
-            thread.execute {
+            let checkMilliseconds = Int32(clamping: max(1, checkInterval.wholeMilliseconds))
+            // Weak: the thread must not keep the listener alive, or its deinit would never close it.
+            thread.execute { [weak self] in
                 Listener.readLoop(
-                    socket: descriptor, file: file, binding: binding, checkMilliseconds: checkMilliseconds,
-                    wakeReader: wakeReader, continuation: continuation)
+                    socket: descriptor, file: file,
+                    checkMilliseconds: binding.socketFile == nil ? -1 : checkMilliseconds,
+                    rebind: { self?.rebindUnlessClosed(binding) }, wakeReader: wakeReader, continuation: continuation)
             }
             thread.shutdown()  // the thread ends when the read loop does
         }
@@ -93,20 +95,29 @@ public enum Doorbell {
 
         /// Stops listening and removes the socket file. Idempotent.
         public func close() {
-            let writer = wakeWriter.withLock { writer in
-                defer { writer = -1 }
-                return writer
+            // Under the lock that a rebind takes too: no socket file is made again after this.
+            wakeWriter.withLock { writer in
+                guard writer >= 0 else { return }
+                var byte: UInt8 = 0
+                _ = write(writer, &byte, 1)
+                _ = Glibc.close(writer)
+                writer = -1
+                if let socketPath { unlink(socketPath) }
             }
-            guard writer >= 0 else { return }
-            var byte: UInt8 = 0
-            _ = write(writer, &byte, 1)
-            _ = Glibc.close(writer)
-            if let socketPath { unlink(socketPath) }
         }
 
-        /// Reads `socket`, bound as `file`, until the wake-up pipe says the listener closed.
+        /// A new socket bound in place of one whose file was removed or replaced, unless the
+        /// listener is closed (or the bind failed: the read loop tries again at its next check).
+        private func rebindUnlessClosed(_ binding: Binding) -> (descriptor: Int32, file: FileID?)? {
+            wakeWriter.withLock { writer in writer >= 0 ? try? binding.bind() : nil }
+        }
+
+        /// Reads `socket`, bound as `file`, until the wake-up pipe says the listener closed; every
+        /// `checkMilliseconds` (-1: never, for an abstract name) it looks whether the socket file
+        /// is still `file`, and if not calls `rebind`.
         private static func readLoop(
-            socket: Int32, file: FileID?, binding: Binding, checkMilliseconds: Int32, wakeReader: Int32,
+            socket: Int32, file: FileID?, checkMilliseconds: Int32,
+            rebind: () -> (descriptor: Int32, file: FileID?)?, wakeReader: Int32,
             continuation: AsyncStream<Void>.Continuation
         ) {
             var (socket, bound) = (socket, file)
@@ -121,16 +132,16 @@ public enum Doorbell {
             ]
             var buffer = [UInt8](repeating: 0, count: 64)
             while true {
-                let ready = poll(&descriptors, 2, binding.socketFile == nil ? -1 : checkMilliseconds)
+                let ready = poll(&descriptors, 2, checkMilliseconds)
                 if ready < 0 {
                     if errno == EINTR { continue }
                     return
                 }
                 if descriptors[1].revents != 0 { return }
                 if ready == 0 {
-                    guard let path = binding.socketFile, FileID(path: path) != bound,
-                        let fresh = try? binding.bind()
-                    else { continue }
+                    // A file that could not be identified after binding is not checked (not rebound
+                    // every second).
+                    guard let file = bound, FileID(path: file.path) != file, let fresh = rebind() else { continue }
                     Glibc.close(socket)
                     (socket, bound) = fresh
                     descriptors[0].fd = socket
@@ -179,13 +190,14 @@ public enum Doorbell {
 
     /// Which file a path names now (device and inode).
     private struct FileID: Equatable {
+        var path: String
         var device: UInt64
         var inode: UInt64
 
         init?(path: String) {
             var info = stat()
             guard stat(path, &info) == 0 else { return nil }
-            (device, inode) = (UInt64(info.st_dev), UInt64(info.st_ino))
+            (self.path, device, inode) = (path, UInt64(info.st_dev), UInt64(info.st_ino))
         }
     }
 

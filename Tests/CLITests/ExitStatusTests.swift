@@ -151,6 +151,11 @@ struct ExitStatusTests {
             #expect(unknown.stderrText == "jobq: no job 1 in \(cli.database)\n", "\(unknown)")
             let size = { try FileManager.default.attributesOfItem(atPath: cli.database)[.size] as? Int }
             #expect(try size() == 0)
+            // A second name is refused as for any database, empty or not.
+            #expect(link(cli.database, cli.directory + "/second.db") == 0)
+            let linked = try await cli.run(["status"])
+            #expect(linked.exitStatus == 1 && linked.stderrText.contains("hard links"), "\(linked)")
+            #expect(unlink(cli.directory + "/second.db") == 0)
             #expect(try await cli.add(["true"]) == 1)
             #expect(try size() ?? 0 > 0)
         }

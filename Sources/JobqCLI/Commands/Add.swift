@@ -108,7 +108,7 @@ struct Add: ParsableCommand {
     }
 
     func validate() throws {
-        // The passthrough argument captures a leading --help (and --version) too; it still means help.
+        // The passthrough argument captures a leading --help or --version too; they keep their meaning.
         if words.first == "--help" || words.first == "-h" { throw CleanExit.helpRequest(Self.self) }
         // As `jobq status --version` does, and as add's help lists it.
         if words.first == "--version" { throw CleanExit.message(JobqVersion.current) }

@@ -68,10 +68,13 @@ struct Wait: ParsableCommand {
         }
     }
 
-    /// The first ten of `items`, comma-separated, then how many more: the error stays one
-    /// readable line when thousands of jobs were waited for.
+    /// How many jobs a failure or timeout message names before "and N more".
+    static let namedInMessages = 10
+
+    /// The first `namedInMessages` of `items`, comma-separated, then how many more: the error
+    /// stays one readable line when thousands of jobs were waited for.
     static func list(_ items: [String]) -> String {
-        let shown = 10
+        let shown = namedInMessages
         let head = items.prefix(shown).joined(separator: ", ")
         return items.count > shown ? head + " and \(items.count - shown) more" : head
     }

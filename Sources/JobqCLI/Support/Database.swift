@@ -58,6 +58,7 @@ struct Database {
         guard FileSystem.exists(path) else { return nil }
         // An empty file (`touch`ed, or made by a tool that never wrote to it) holds nothing yet;
         // opening it would write the schema into it. With a WAL beside it, the WAL may hold it all.
+        // A link (symbolic or hard) is opened, to be refused.
         if FileSystem.isEmptyFile(path), !FileSystem.exists(path + "-wal") { return nil }
         return try open(createIfMissing: false)
     }
