@@ -10,18 +10,14 @@ public enum JobqMain {
     /// An argument that is not valid UTF-8 is a usage error: jobq keeps commands and names as
     /// text, and would otherwise pass on other bytes than it was given.
     public static func runWithProcessArguments() -> Int32 {
-        var arguments: [String] = []
-        for index in 1..<Int(CommandLine.argc) {
-            guard let raw = CommandLine.unsafeArgv[index] else { break }
-            guard let argument = String(validatingCString: raw) else {
-                OutputStream.standardError.write(
-                    "jobq: argument \(index) is not valid UTF-8; jobq keeps commands as text and cannot pass "
-                        + "these bytes on unchanged\n")
-                return ExitStatus.usage
-            }
-            arguments.append(argument)
+        do {
+            return run(arguments: try ProcessArguments.decoded())
+        } catch {
+            OutputStream.standardError.write(
+                "jobq: argument \(error.index) is not valid UTF-8; jobq keeps commands as text and cannot pass "
+                    + "these bytes on unchanged\n")
+            return ExitStatus.usage
         }
-        return run(arguments: arguments)
     }
 
     /// Runs `jobq` with `arguments` (without the program name) and returns the exit status.

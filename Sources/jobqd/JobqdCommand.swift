@@ -64,10 +64,10 @@ struct JobqdCommand: AsyncParsableCommand {
 
     func validate() throws {
         // The library reads arguments with bad bytes replaced: `--db` would name another file.
-        for index in 1..<Int(CommandLine.argc) {
-            if let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil {
-                throw ValidationError("argument \(index) is not valid UTF-8; jobqd keeps paths as text")
-            }
+        do {
+            _ = try ProcessArguments.decoded()
+        } catch {
+            throw ValidationError("argument \(error.index) is not valid UTF-8; jobqd keeps paths as text")
         }
         // An empty --db is a mistake (`--db "$UNSET"`), never a request for the default database.
         if db?.isEmpty == true { throw ValidationError("--db needs a path; it is empty") }
