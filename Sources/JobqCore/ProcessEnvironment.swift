@@ -2,22 +2,26 @@
     import Glibc
 #endif
 
-/// The process environment as a dictionary, without Foundation.
+/// The process environment as a dictionary, without Foundation: `environ` read once, at first
+/// use (jobq and jobqd never change their own environment), so that `current` and `notUTF8`
+/// always describe the same snapshot.
 public enum ProcessEnvironment {
-    /// A snapshot of `environ`, without the variables whose name or value is not valid UTF-8
+    /// The environment, without the variables whose name or value is not valid UTF-8
     /// (`notUTF8` names them): jobq keeps names, paths and commands as text, and such a variable
     /// would reach whoever reads it with other bytes than it holds.
     public static var current: [String: String] {
-        snapshot().variables
+        snapshot.variables
     }
 
     /// The variables `current` leaves out because their name or value is not valid UTF-8 (a
     /// name that is not valid UTF-8 itself shows its bad bytes as U+FFFD).
     public static var notUTF8: Set<String> {
-        snapshot().notUTF8
+        snapshot.notUTF8
     }
 
-    private static func snapshot() -> (variables: [String: String], notUTF8: Set<String>) {
+    private static let snapshot = read()
+
+    private static func read() -> (variables: [String: String], notUTF8: Set<String>) {
         var variables: [String: String] = [:]
         var notUTF8 = Set<String>()
         var pointer = environ
