@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import JobqCore
 import JobqTestSupport
 import Testing
@@ -194,6 +195,21 @@ struct JobIDListTests {
             }
             let packed = Self.meaning { try JobqMain.parse(arguments) }
             #expect(packed == Self.meaning { try JobqCommand.parseAsRoot(arguments) }, "\(arguments)")
+        }
+    }
+
+    /// `packingRuns` keeps only a run's first id apart, for the option before it: an option
+    /// taking several words (`.upToNextOption`), or repeated, would need more thought.
+    @Test("every option of cancel, retry and wait takes one value, as the packing assumes")
+    func optionsTakeOneValue() throws {
+        for command in JobqMain.takingJobIDs.sorted() {
+            let dump = Self.meaning { try JobqCommand.parseAsRoot([command, "--experimental-dump-help"]) }
+            let tool = try JSONSerialization.jsonObject(with: Data(dump.utf8)) as? [String: Any]
+            let arguments = (tool?["command"] as? [String: Any])?["arguments"] as? [[String: Any]] ?? []
+            #expect(arguments.contains { $0["kind"] as? String == "positional" }, "\(command): \(dump.prefix(200))")
+            for option in arguments where option["kind"] as? String == "option" {
+                #expect(option["isRepeating"] as? Bool == false, "\(command): \(option["names"] ?? "?")")
+            }
         }
     }
 
