@@ -74,8 +74,7 @@ struct Wait: ParsableCommand {
     /// The first `namedInMessages` of `items`, comma-separated, then how many more: the error
     /// stays one readable line when thousands of jobs were waited for.
     static func list(_ items: [String]) -> String {
-        let shown = namedInMessages
-        let head = items.prefix(shown).joined(separator: ", ")
-        return items.count > shown ? head + " and \(items.count - shown) more" : head
+        let head = items.prefix(namedInMessages).joined(separator: ", ")
+        return items.count > namedInMessages ? head + " and \(items.count - namedInMessages) more" : head
     }
 }

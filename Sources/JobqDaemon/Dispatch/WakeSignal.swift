@@ -30,22 +30,10 @@ final class WakeSignal: Sendable {
     /// leaves a pending signal for the next one.
     @discardableResult
     nonisolated(nonsending) func wait() async -> Bool {
-        let id = state.withLock { state -> Int in
-            state.nextID += 1
-            return state.nextID
-        }
+        let id = newWaiterID()
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let now: Bool? = state.withLock { state in
-                    if state.pending {
-                        state.pending = false
-                        return true
-                    }
-                    if Task.isCancelled { return false }
-                    state.waiters[id] = continuation
-                    return nil
-                }
-                if let now { continuation.resume(returning: now) }
+            await withCheckedContinuation { continuation in
+                enqueue(continuation, as: id, unlessCancelled: true)
             }
         } onCancel: {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
@@ -56,18 +44,32 @@ final class WakeSignal: Sendable {
     /// `wait()` that cancellation does not end: for a cancelled task that must still wait for
     /// the signal (a stopping worker waiting for its consumers to end) rather than spin.
     func waitIgnoringCancellation() async {
-        _ = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let now = state.withLock { state -> Bool in
-                if state.pending {
-                    state.pending = false
-                    return true
-                }
-                state.nextID += 1
-                state.waiters[state.nextID] = continuation
-                return false
-            }
-            if now { continuation.resume(returning: true) }
+        let id = newWaiterID()
+        _ = await withCheckedContinuation { continuation in
+            enqueue(continuation, as: id, unlessCancelled: false)
         }
+    }
+
+    private func newWaiterID() -> Int {
+        state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+    }
+
+    /// Resumes `continuation` at once with `true` if a signal is pending (taking it), or with
+    /// `false` if `unlessCancelled` and the task is cancelled; otherwise keeps it as waiter `id`.
+    private func enqueue(_ continuation: CheckedContinuation<Bool, Never>, as id: Int, unlessCancelled: Bool) {
+        let now: Bool? = state.withLock { state in
+            if state.pending {
+                state.pending = false
+                return true
+            }
+            if unlessCancelled, Task.isCancelled { return false }
+            state.waiters[id] = continuation
+            return nil
+        }
+        if let now { continuation.resume(returning: now) }
     }
 
     /// `wait()`, but gives up after `timeout` on `clock`. Returns whether a signal (rather
