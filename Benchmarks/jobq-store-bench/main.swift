@@ -40,7 +40,8 @@ struct Options {
                 options.baseDirectory = arguments[index]
             default:
                 print(
-                    "usage: jobq-store-bench [--runs N] [--quick] [--dir DIR] [--only enqueue|protocol|latency|claim]")
+                    "usage: jobq-store-bench [--runs N] [--quick] [--dir DIR] "
+                        + "[--only enqueue|protocol|ceiling|latency|claim]")
                 exit(64)
             }
             index += 1
@@ -160,12 +161,17 @@ func rawEnqueue(durability: Durability) async throws -> Double {
 /// µs per job spent in claim, markRunning and finish, per run.
 nonisolated(unsafe) var protocolPhases: [[Double]] = []
 
-/// claim + markRunning + finish(succeeded) in batches, through JobStore (daemon durability).
-func storeProtocol() async throws -> Double {
+/// claim + markRunning + finish(succeeded), `batch` jobs per transaction, through JobStore
+/// (daemon durability). `withoutStateIndex` drops `jobs_queue_state` first: what that index
+/// (the per-state counts of `jobq status` and `queue_stats`) costs each transition.
+func storeProtocol(batch: Int = batchSize, withoutStateIndex: Bool = false) async throws -> Double {
     let path = directory + "/protocol.db"
     removeDatabase(path)
     defer { removeDatabase(path) }
     let store = try await JobStore(path: path, durability: .normal, ringsDoorbell: false)
+    if withoutStateIndex {
+        try Connection(path: path).execute("DROP INDEX jobs_queue_state")
+    }
     var next = 0
     while next < protocolJobs {
         _ = try await store.enqueue(requests(next..<min(next + batchSize, protocolJobs)))
@@ -178,7 +184,7 @@ func storeProtocol() async throws -> Double {
     while done < protocolJobs {
         let now = Timestamp.now()
         let t0 = clock.now
-        let claimed = try await store.claim(queue: "bench", limit: batchSize, now: now)
+        let claimed = try await store.claim(queue: "bench", limit: batch, now: now)
         let t1 = clock.now
         let started = try await store.markRunning(claimed.map { ($0.id, $0.attempt, now, nil) })
         let t2 = clock.now
@@ -190,7 +196,9 @@ func storeProtocol() async throws -> Double {
         phases[1] += t2 - t1
         phases[2] += clock.now - t2
     }
-    protocolPhases.append(phases.map { seconds($0) * 1_000_000 / Double(protocolJobs) })
+    if batch == batchSize && !withoutStateIndex {
+        protocolPhases.append(phases.map { seconds($0) * 1_000_000 / Double(protocolJobs) })
+    }
     return rate(protocolJobs, clock.now - start)
 }
 
@@ -302,6 +310,20 @@ if selected("protocol") {
         "| claim + markRunning + finish, batches of \(batchSize) (jobs/s) | \(format(store)) "
             + "(µs/job: claim \(phases[0]), start \(phases[1]), finish \(phases[2])) | \(format(raw)) | \(percent(store, raw)) |"
     )
+}
+if selected("ceiling") {
+    // The daemon's store thread does these same statements; its commits hold as many transitions
+    // as its consumers submit meanwhile (about 30 starts and 30 finishes at concurrency 64), so
+    // this is what its SQL alone allows at each commit size, and what the state index costs.
+    for (batch, withoutStateIndex) in [(32, false), (128, false), (500, false), (32, true), (500, true)] {
+        let (store, raw) = try await measurePair(
+            { try await storeProtocol(batch: batch, withoutStateIndex: withoutStateIndex) },
+            { try await rawProtocol() })
+        let variant = withoutStateIndex ? ", without the jobs_queue_state index" : ""
+        print(
+            "| claim + markRunning + finish, \(batch) jobs per transaction\(variant) (jobs/s) | \(format(store)) "
+                + "| \(format(raw)) | \(percent(store, raw)) |")
+    }
 }
 if selected("latency") {
     var storeP50: [Double] = []
