@@ -91,7 +91,44 @@ public enum JobqMain {
         if let name = arguments.first, takingJobIDs.contains(name) {
             return try JobqCommand.parseAsRoot(JobIDsArgument.packingRuns(in: arguments))
         }
-        return try JobqCommand.parseAsRoot(arguments)
+        try checkHelpTopics(arguments)
+        return try JobqCommand.parseAsRoot(databaseAfterSubcommand(arguments))
+    }
+
+    /// `jobq help WORD…` must name commands: the library shows the root's help, with status 0,
+    /// for a word it does not know, so a typo (`jobq help canel`) would look like an answer.
+    static func checkHelpTopics(_ arguments: [String]) throws {
+        guard arguments.first == "help" else { return }
+        var command: any ParsableCommand.Type = JobqCommand.self
+        for word in arguments.dropFirst() where !word.hasPrefix("-") {
+            guard
+                let subcommand = command.configuration.subcommands.first(where: { $0.configuration.commandName == word }
+                )
+            else {
+                throw ValidationError("Unknown command '\(word)'")
+            }
+            command = subcommand
+        }
+    }
+
+    /// `jobq queue --db PATH set Q …` as `jobq queue set --db PATH Q …`. `show` is `queue`'s
+    /// default subcommand, so the library would otherwise take `set` (or `show`) for the name of
+    /// a queue to show, and answer for a queue that does not exist with exit status 0.
+    static func databaseAfterSubcommand(_ arguments: [String]) -> [String] {
+        guard arguments.first == QueueCommand.configuration.commandName else { return arguments }
+        let subcommands = Set(QueueCommand.configuration.subcommands.compactMap { $0.configuration.commandName })
+        var index = 1
+        while index < arguments.count {
+            if arguments[index] == "--db", index + 1 < arguments.count {
+                index += 2
+            } else if arguments[index].hasPrefix("--db=") {
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard index > 1, index < arguments.count, subcommands.contains(arguments[index]) else { return arguments }
+        return [arguments[0], arguments[index]] + arguments[1..<index] + arguments[(index + 1)...]
     }
 
     /// The commands whose job ids are packed (`JobIDsArgument.packingRuns`) before parsing.

@@ -4,10 +4,18 @@ public enum DurationText {
     /// Why a duration did not parse; the message quotes the input.
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public let input: String
+        /// A well-formed duration longer than `longest`.
+        public var tooLong = false
         public var description: String {
-            "invalid duration '\(input)': expected a number with an optional unit ms, s, m, h or d (e.g. 500ms, 2s, 1.5m)"
+            tooLong
+                ? "invalid duration '\(input)': at most 3650d (ten years)"
+                : "invalid duration '\(input)': expected a number with an optional unit ms, s, m, h or d (e.g. 500ms, 2s, 1.5m)"
         }
     }
+
+    /// The longest duration accepted: ten years is far beyond any sensible delay or timeout,
+    /// and keeps the arithmetic on times safe.
+    public static let longest = Duration.seconds(3650 * 86_400)
 
     private static let units: [(suffix: String, milliseconds: Double)] = [
         ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
@@ -28,8 +36,7 @@ public enum DurationText {
             let value = Double(number), value.isFinite
         else { throw ParseError(input: text) }
         let milliseconds = value * scale
-        // Ten years is far beyond any sensible delay or timeout, and keeps arithmetic safe.
-        guard milliseconds <= 315_360_000_000 else { throw ParseError(input: text) }
+        guard milliseconds <= Double(longest.wholeMilliseconds) else { throw ParseError(input: text, tooLong: true) }
         return .milliseconds(Int64(milliseconds.rounded()))
     }
 

@@ -1311,7 +1311,7 @@ public actor JobStore {
     /// What is wrong with `queue` as a queue name (empty, or with a control character), or `nil`.
     public static func problem(withQueueName queue: String) -> String? {
         if queue.isEmpty { return "the queue name is empty" }
-        if queue.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        if queue.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
             return "the queue name contains a control character"
         }
         return nil
@@ -1336,6 +1336,7 @@ public actor JobStore {
             return "an argument or environment variable of \(long.utf8.count) bytes is more than Linux passes to a "
                 + "program (\(maximumArgumentBytes - 1)); put it in a file"
         }
+        if request.workingDirectory.utf8.contains(0) { return "the working directory contains a NUL character" }
         if !request.workingDirectory.hasPrefix("/") {
             return "the working directory must be an absolute path, not '\(request.workingDirectory)'"
         }

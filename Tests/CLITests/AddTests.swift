@@ -182,12 +182,14 @@ struct AddTests {
         }
     }
 
-    @Test("a queue name with a control character is a usage error")
-    func controlCharacterQueue() async throws {
+    @Test(
+        "a queue name with a control character (C0, DEL or C1) is a usage error",
+        arguments: ["a\nb", "a\u{7F}b", "a\u{85}b", "a\u{9B}b"])
+    func controlCharacterQueue(queue: String) async throws {
         try await withCLI { (cli: CLI) async throws in
-            let result = try await cli.run(["add", "--queue", "a\nb", "true"])
+            let result = try await cli.run(["add", "--queue", queue, "true"])
             #expect(result.exitStatus == 64)
-            #expect(result.stderrText.hasPrefix("jobq: "))
+            #expect(result.stderrText == "jobq: the queue name contains a control character\n")
             #expect(!cli.databaseExists)
         }
     }

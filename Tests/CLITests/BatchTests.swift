@@ -68,6 +68,9 @@ struct BatchTests {
         ("{\"cmd\":[\"ls\"],\"env\":{\"A\":1}}\n", 1),
         ("{\"cmd\":[\"ls\"],\"queue\":\"a\\nb\"}\n", 1),
         ("{\"cmd\":[\"a\\u0000b\"]}\n", 1),
+        ("{\"cmd\":[\"pwd\"],\"cwd\":\"/tmp\\u0000/x\"}\n", 1),
+        ("{\"cmd\":[\"pwd\"],\"cwd\":\"rel\\u0000x\"}\n", 1),
+        ("{\"cmd\":[\"ls\"],\"queue\":\"a\\u0085b\"}\n", 1),
         ("{\"cmd\":[\"ls\"]} trailing\n", 1),
         ("{\"cmd\":[\"ls\"]}\n{\"cmd\":[\"ls\"]}\n\"just a string\"\n", 3),
     ]

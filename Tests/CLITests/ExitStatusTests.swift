@@ -59,6 +59,8 @@ struct ExitStatusTests {
         ["status", "--db", ""],
         ["--db", "", "add", "true"],
         ["--db=", "list"],
+        ["help", "canel"],
+        ["help", "queue", "sett"],
     ]
 
     @Test("usage errors exit 64 with a hint, and never create the database", arguments: usageErrors)
@@ -85,6 +87,8 @@ struct ExitStatusTests {
                 #expect(result.stdoutText.contains("Examples:"), "\(command) --help has no example")
             }
             #expect(try await cli.succeed(["queue", "set", "--help"]).stdoutText.contains("Examples:"))
+            #expect(try await cli.succeed(["help", "queue", "set"]).stdoutText.contains("Examples:"))
+            #expect(try await cli.succeed(["help", "cancel"]).stdoutText.contains("USAGE: jobq cancel"))
             let bash = try await cli.succeed(["--generate-completion-script", "bash"])
             #expect(bash.stdoutText.contains("_jobq"))
             #expect(try await cli.succeed(["--version"]).stdoutText.isEmpty == false)
@@ -221,13 +225,23 @@ struct ExitStatusTests {
                 try await runProcess("/bin/sh", ["-c", script], environment: cli.environment(), timeout: .seconds(60))
             }
             let jobq = "'\(CLI.binary)'"
-            for command in ["add true", "list", "status --json"] {
+            // The jobs were enqueued all the same, and the message says so: only the ids were lost.
+            let add = try await shell("\(jobq) add true >/dev/full")
+            #expect(add.exitStatus == 1, "\(add)")
+            #expect(
+                add.stderrText
+                    == "jobq: job 1 was enqueued, but the output cannot be written: No space left on device\n")
+            let batch = try await shell(
+                "printf '{\"cmd\":[\"a\"]}\\n{\"cmd\":[\"b\"]}\\n' | \(jobq) add --batch - >/dev/full")
+            #expect(batch.exitStatus == 1, "\(batch)")
+            #expect(
+                batch.stderrText.hasPrefix("jobq: 2 jobs were enqueued, but the output cannot be written"), "\(batch)")
+            #expect(try await cli.status()["default"]?["pending"] as? Int == 3)
+            for command in ["list", "status --json"] {
                 let full = try await shell("\(jobq) \(command) >/dev/full")
                 #expect(full.exitStatus == 1, "\(command): \(full)")
                 #expect(full.stderrText == "jobq: cannot write the output: No space left on device\n", "\(command)")
             }
-            // The job was enqueued all the same: only its id was lost.
-            #expect(try await cli.status()["default"]?["pending"] as? Int == 1)
 
             // Far more than a pipe holds, to a reader that leaves after one byte; with SIGPIPE ignored
             // (as some parents do) the write fails with EPIPE instead of killing jobq.

@@ -165,6 +165,15 @@ struct FormattingTests {
             now: Timestamp(milliseconds: 0))
         #expect(specs.map(\.line) == [2, 4])
         #expect(specs.map(\.spec.command) == [.argv(["a"]), .shell("b")])
+        // A byte-order mark before the first line is skipped; anywhere else it is the line's text.
+        let marked = try BatchParser.parse(
+            [0xEF, 0xBB, 0xBF] + Array("{\"cmd\":[\"a\"]}\n".utf8), defaults: defaults, now: Timestamp(milliseconds: 0))
+        #expect(marked.map(\.spec.command) == [.argv(["a"])])
+        #expect(throws: CLIError.self) {
+            try BatchParser.parse(
+                Array("{\"cmd\":[\"a\"]}\n".utf8) + [0xEF, 0xBB, 0xBF] + Array("{\"cmd\":[\"a\"]}\n".utf8),
+                defaults: defaults, now: Timestamp(milliseconds: 0))
+        }
         #expect(
             throws: CLIError.usage(
                 "line 1: unknown key \"x\" (known: after, at, backoff, cmd, cwd, delay, env, priority, queue, retries, shell, timeout)"

@@ -59,6 +59,21 @@ struct ManageTests {
         }
     }
 
+    @Test("queue takes --db before its subcommand too, not as the name of a queue to show")
+    func queueDatabaseBeforeSubcommand() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            // Through --db only: $JOBQ_DB names another database.
+            let database = cli.directory + "/other.db"
+            try await cli.succeed(["queue", "--db", database, "set", "q", "--capacity", "7"])
+            let show = try await cli.succeed(["queue", "--db=\(database)", "--db", database, "show", "q", "--json"])
+            #expect(show.stdoutText.contains("\"name\":\"q\",\"paused\":false,\"concurrency\":null,\"capacity\":7"))
+            // A queue may still be named like a subcommand, as the argument of show.
+            let named = try await cli.run(["queue", "--db", database, "show", "set", "--json"])
+            #expect(named.exitStatus == 0 && named.stdoutText == "{\"queues\":[]}\n", "\(named)")
+            #expect(!cli.databaseExists)
+        }
+    }
+
     @Test("list: newest first, filters, limit, and the JSON keys of show")
     func list() async throws {
         try await withCLI { (cli: CLI) async throws in

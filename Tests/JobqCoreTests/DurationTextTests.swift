@@ -16,6 +16,15 @@ import Testing
         #expect(throws: DurationText.ParseError.self) { try DurationText.parse(text) }
     }
 
+    @Test func tenYearsAtMost() throws {
+        #expect(try DurationText.parse("3650d") == DurationText.longest)
+        let error = #expect(throws: DurationText.ParseError.self) { try DurationText.parse("3651d") }
+        #expect(error?.description == "invalid duration '3651d': at most 3650d (ten years)")
+        #expect(error?.tooLong == true)
+        let nonsense = #expect(throws: DurationText.ParseError.self) { try DurationText.parse("soon") }
+        #expect(nonsense?.tooLong == false)
+    }
+
     @Test(arguments: [250, 2000, 1500, 300_000, 7_200_000] as [Int64])
     func formatReadsBack(milliseconds: Int64) throws {
         let duration = Duration.milliseconds(milliseconds)

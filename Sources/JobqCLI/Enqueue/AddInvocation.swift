@@ -63,6 +63,12 @@ struct AddInvocation: Equatable {
             DaemonNote.write(
                 for: database, waiting == 1 ? "the job waits until one starts" : "the jobs wait until one starts")
         }
+        // Exit 1 all the same (the result was lost), but a script must not take it for a failed
+        // enqueue and add the job again.
+        if case .error(let reason) = OutputStream.standardOutputFailure {
+            let enqueued = jobs.count == 1 ? "job \(jobs[0].id) was enqueued" : "\(jobs.count) jobs were enqueued"
+            throw CLIError.failed("\(enqueued), but the output cannot be written: \(reason)")
+        }
     }
 
     private func render(_ jobs: [Job]) -> [UInt8] {

@@ -12,7 +12,8 @@ import JobqCore
 /// number of seconds), `at` (a time string as `--at` takes), `retries` (integer), `after`
 /// (an array of job ids, or one id), `env` (an object of strings), `cwd` (string).
 /// Options given on the command line are the defaults for every line (a line's `env` is
-/// added to them, its `after` ids too). Lines holding only white space are skipped. Anything else that is wrong — invalid
+/// added to them, its `after` ids too). Lines holding only white space are skipped, and so is a
+/// UTF-8 byte-order mark at the start. Anything else that is wrong — invalid
 /// UTF-8, invalid JSON, an unknown key, a value of the wrong type — rejects the whole
 /// batch with the line's number (`line 3: ...`).
 enum BatchParser {
@@ -28,7 +29,8 @@ enum BatchParser {
     ) throws(CLIError) -> [(line: Int, spec: JobSpec)] {
         var specs: [(line: Int, spec: JobSpec)] = []
         var lineNumber = 0
-        var start = 0
+        // A UTF-8 byte-order mark, as some Windows editors write, is not part of the first line.
+        var start = input.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         while start < input.count {
             lineNumber += 1
             let end = input[start...].firstIndex(of: UInt8(ascii: "\n")) ?? input.count

@@ -61,7 +61,6 @@ struct JobSpec: Equatable {
         guard let workingDirectory, workingDirectory != "." else { return currentDirectory }
         // An empty --cwd is a mistake (`--cwd "$UNSET"`), never a request for the current directory.
         guard !workingDirectory.isEmpty else { throw .usage("the working directory is empty") }
-        if workingDirectory.utf8.contains(0) { throw .usage("the working directory contains a NUL character") }
         let relative = workingDirectory.hasPrefix("./") ? String(workingDirectory.dropFirst(2)) : workingDirectory
         return currentDirectory == "/" ? "/" + relative : currentDirectory + "/" + relative
     }

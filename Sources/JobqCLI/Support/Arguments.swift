@@ -100,4 +100,4 @@ struct PositiveInt: ExpressibleByArgument, Sendable {
 }
 
 /// The help text every duration option shares.
-let durationHelpSuffix = "A number of seconds (1.5) or a number with a unit: 500ms, 2s, 5m, 1h, 1d."
+let durationHelpSuffix = "A number of seconds (1.5) or a number with a unit: 500ms, 2s, 5m, 1h, 1d (at most 3650d)."
