@@ -206,17 +206,18 @@ public actor JobStore {
         }
     }
 
-    /// Jobs, newest first, optionally of one queue and/or one state, at most `limit` of them.
-    public func jobs(queue: String? = nil, state: JobState? = nil, limit: Int? = nil) throws(StoreError) -> [Job] {
+    /// Jobs, newest first, optionally of one queue and/or in some states (none: in any), at most
+    /// `limit` of them.
+    public func jobs(queue: String? = nil, states: Set<JobState> = [], limit: Int? = nil) throws(StoreError) -> [Job] {
         var conditions: [String] = []
         if queue != nil { conditions.append("queue = ?1") }
-        if state != nil { conditions.append("state = ?2") }
+        if !states.isEmpty { conditions.append("state IN (SELECT value FROM json_each(?2))") }
         let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         return try read {
             let statement = try connection.prepare(
                 "SELECT \(Self.jobColumns) FROM jobs\(filter) ORDER BY id DESC LIMIT ?3")
             if let queue { try statement.bind(queue, at: 1) }
-            if let state { try statement.bind(state.rawValue, at: 2) }
+            if !states.isEmpty { try statement.bind(JSONText.encode(states.map(\.rawValue).sorted()), at: 2) }
             try statement.bind(Int64(limit ?? -1), at: 3)
             var jobs: [Job] = []
             while try statement.step() {

@@ -94,6 +94,15 @@ struct ManageTests {
             ])
             let one = try #require(try JSONSerialization.jsonObject(with: Data(limited.stdout)) as? [[String: Any]])
             #expect(one.map { $0["id"] as? Int } == [4])
+            // --state repeats: jobs in any of the states given (job 1 is cancelled, the rest pending).
+            func ids(_ arguments: [String]) async throws -> [Int] {
+                let output = try await cli.succeed(["list", "--json"] + arguments).stdout
+                let jobs = try #require(try JSONSerialization.jsonObject(with: Data(output)) as? [[String: Any]])
+                return jobs.compactMap { $0["id"] as? Int }
+            }
+            #expect(try await ids(["--state", "cancelled"]) == [1])
+            #expect(try await ids(["--state", "cancelled", "-s", "pending"]) == [4, 3, 2, 1])
+            #expect(try await ids(["--state", "cancelled", "--state", "failed", "--queue", "b"]) == [])
             let human = try await cli.succeed(["list", "-n", "0"])
             #expect(human.stdoutText.split(separator: "\n").count == 5)
             #expect(human.stdoutText.contains("cancelled"))

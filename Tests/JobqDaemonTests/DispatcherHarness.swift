@@ -100,11 +100,11 @@ struct DispatcherHarness {
 
     /// Jobs held in the daemon's memory: claimed but not started.
     func claimedUnstarted(_ queue: String = "q") async throws -> Int {
-        try await client.jobs(queue: queue, state: .pending).filter(\.claimed).count
+        try await client.jobs(queue: queue, states: [.pending]).filter(\.claimed).count
     }
 
     func count(_ state: JobState, queue: String = "q") async throws -> Int {
-        try await client.jobs(queue: queue, state: state).count
+        try await client.jobs(queue: queue, states: [state]).count
     }
 }
 

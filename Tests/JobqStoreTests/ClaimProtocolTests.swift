@@ -49,7 +49,7 @@ import Testing
         #expect(first.allSatisfy { $0.attempt == 1 && $0.queue == "default" && $0.workingDirectory == "/tmp" })
         // Claimed jobs stay pending.
         #expect(try await store.unfinishedCount() == 6)
-        #expect(try await store.jobs(state: .pending).count == 6)
+        #expect(try await store.jobs(states: [.pending]).count == 6)
     }
 
     @Test func queuesAreSeparate() async throws {

@@ -164,7 +164,7 @@ import Testing
         #expect(
             sqlite.code == SQLITE_IOERR && sqlite.sql == "COMMIT" && sqlite.description.contains(directory.databasePath)
         )
-        #expect(try await store.jobs(state: .running).count == 2)
+        #expect(try await store.jobs(states: [.running]).count == 2)
         faults.clear()
         #expect(try await store.finish(results).values.allSatisfy { $0 == .succeeded })
     }

@@ -42,8 +42,8 @@ import Testing
         _ = try await store.cancel([a[2].id], now: t0)
         #expect(try await store.jobs().map(\.id) == a.map(\.id).reversed())
         #expect(try await store.jobs(queue: "q1").map(\.id) == [a[2].id, a[0].id])
-        #expect(try await store.jobs(queue: "q1", state: .pending).map(\.id) == [a[0].id])
-        #expect(try await store.jobs(state: .cancelled).map(\.id) == [a[2].id])
+        #expect(try await store.jobs(queue: "q1", states: [.pending]).map(\.id) == [a[0].id])
+        #expect(try await store.jobs(states: [.cancelled]).map(\.id) == [a[2].id])
         #expect(try await store.jobs(limit: 1).map(\.id) == [a[2].id])
     }
 

@@ -30,7 +30,7 @@ struct DaemonFaultTests {
                 #expect(added.exitStatus == 0 && ids.count == 20, "\(added)")
                 let store = try await workspace.store()
                 try await waitUntil("two jobs running", timeout: .seconds(30)) {
-                    try await store.jobs(state: .running).count == 2
+                    try await store.jobs(states: [.running]).count == 2
                 }
 
                 let lock = try Connection(path: workspace.database)

@@ -67,12 +67,12 @@ struct DispatcherFaultTests {
             try await waitUntil("the fault to strike a few times", timeout: .seconds(30)) { injector.injected >= 3 }
             #expect(logs.errors.contains { $0.contains("retrying") }, "\(logs.errors)")
             // Whatever is marked succeeded now really ran.
-            let succeededDuringFault = try await store.jobs(state: .succeeded).map(\.id)
+            let succeededDuringFault = try await store.jobs(states: [.succeeded]).map(\.id)
             #expect(succeededDuringFault.allSatisfy { runs.count(of: $0) >= 1 })
 
             injector.clear()
             try await waitUntil("every job to succeed", timeout: .seconds(60), interval: .milliseconds(20)) {
-                try await store.jobs(state: .succeeded).count == ids.count
+                try await store.jobs(states: [.succeeded]).count == ids.count
             }
             dispatcher.stop()
             try await running.value
@@ -95,7 +95,7 @@ struct DispatcherFaultTests {
             let running = Task { try await dispatcher.run() }
             defer { running.cancel() }
             try await waitUntil("every job to succeed", timeout: .seconds(60), interval: .milliseconds(20)) {
-                try await store.jobs(state: .succeeded).count == ids.count
+                try await store.jobs(states: [.succeeded]).count == ids.count
             }
             dispatcher.stop()
             try await running.value

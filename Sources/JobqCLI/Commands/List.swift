@@ -11,6 +11,7 @@ struct List: ParsableCommand {
             Examples:
               jobq list
               jobq list --queue images --state failed
+              jobq list --state failed --state cancelled
               jobq list --limit 0 --json | jq '.[].id'
             """
     )
@@ -20,8 +21,8 @@ struct List: ParsableCommand {
     @Option(name: [.customShort("q"), .long], help: ArgumentHelp("Only jobs of this queue.", valueName: "name"))
     var queue: String?
 
-    @Option(name: [.customShort("s"), .long], help: "Only jobs in this state.")
-    var state: StateArgument?
+    @Option(name: [.customShort("s"), .long], help: "Only jobs in this state (repeat for several).")
+    var state: [StateArgument] = []
 
     @Option(name: [.customShort("n"), .long], parsing: .unconditional, help: "At most this many jobs; 0 for all.")
     var limit: Int = 50
@@ -38,7 +39,7 @@ struct List: ParsableCommand {
         let database = try Database(global, environment: environment)
         let jobs =
             try database.reading { store in
-                try store.jobs(queue: queue, state: state?.state, limit: limit == 0 ? nil : limit)
+                try store.jobs(queue: queue, states: Set(state.map(\.state)), limit: limit == 0 ? nil : limit)
             } ?? []
         let stdout = OutputStream.standardOutput
         if json {

@@ -217,7 +217,7 @@ final class Scenario: Sendable {
         for daemon in daemons.withLock({ $0 }) where !daemon.hasExited {
             _ = try? await daemon.kill()
         }
-        for job in (try? await store.jobs(state: .running)) ?? [] {
+        for job in (try? await store.jobs(states: [.running])) ?? [] {
             guard let process = job.process else { continue }
             _ = await ProcessSupervisor.stopLeftoverGroup(
                 processGroup: process.processGroup, leaderStartTime: process.startTime, grace: .milliseconds(100))
