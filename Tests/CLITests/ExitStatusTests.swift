@@ -60,6 +60,11 @@ struct ExitStatusTests {
         ["--db", "", "add", "true"],
         ["--db=", "list"],
         ["help", "canel"],
+        ["status", "--queue", ""],
+        ["list", "--queue", ""],
+        ["join", ""],
+        ["queue", "show", ""],
+        ["cancel", "--queue", ""],
         ["help", "queue", "sett"],
     ]
 

@@ -30,6 +30,7 @@ struct Cancel: ParsableCommand {
 
     func validate() throws {
         if ids.isEmpty == (queue == nil) { throw ValidationError("give job ids or --queue, not both and not neither") }
+        try QueueName.validate(queue)
     }
 
     func run() throws {

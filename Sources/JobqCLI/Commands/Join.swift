@@ -25,6 +25,10 @@ struct Join: ParsableCommand {
 
     @OptionGroup var waiting: WaitOptions
 
+    func validate() throws {
+        try QueueName.validate(queue)
+    }
+
     func run() throws {
         let database = try Database(global, environment: ProcessEnvironment.current)
         guard let store = try database.openExisting() else { return }

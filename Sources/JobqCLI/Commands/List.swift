@@ -32,6 +32,7 @@ struct List: ParsableCommand {
 
     func validate() throws {
         guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more") }
+        try QueueName.validate(queue)
     }
 
     func run() throws {

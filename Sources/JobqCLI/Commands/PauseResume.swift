@@ -74,4 +74,10 @@ enum QueueName {
             }
         }
     }
+
+    /// A queue option or argument, if given, is a name the store accepts: `--queue ""` (an unset
+    /// variable) is a mistake, not a question about a queue that cannot exist.
+    static func validate(_ name: String?) throws {
+        if let name { try validate([name]) }
+    }
 }

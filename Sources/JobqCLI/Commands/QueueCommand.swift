@@ -90,6 +90,10 @@ struct QueueShow: ParsableCommand {
     @Flag(help: "Print {\"queues\":[{\"name\",\"paused\",\"concurrency\",\"capacity\",\"idle_timeout_ms\"}]}.")
     var json = false
 
+    func validate() throws {
+        try QueueName.validate(queue)
+    }
+
     func run() throws {
         let environment = ProcessEnvironment.current
         let database = try Database(global, environment: environment)

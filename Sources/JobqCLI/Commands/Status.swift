@@ -30,6 +30,10 @@ struct Status: ParsableCommand {
             """)
     var json = false
 
+    func validate() throws {
+        try QueueName.validate(queue)
+    }
+
     func run() throws {
         let environment = ProcessEnvironment.current
         let database = try Database(global, environment: environment)
