@@ -24,18 +24,27 @@ public struct Daemon: Sendable {
         self.logger = logger
     }
 
-    /// Runs the daemon until SIGTERM or SIGINT and the drain that follows; throws when it cannot
-    /// start (another daemon holds the database, the database is unusable). The signals are
-    /// handled from the first moment: one that comes during start-up lets recovery finish (it
+    /// Runs the daemon until SIGTERM, SIGINT or SIGHUP and the drain that follows; throws when it
+    /// cannot start (another daemon holds the database, the database is unusable). The signals
+    /// are handled from the first moment: one that comes during start-up lets recovery finish (it
     /// stops what a dead daemon's jobs left running) and then ends the daemon before it takes work.
+    ///
+    /// SIGHUP (the terminal of a daemon started by hand was closed) stops it as SIGTERM does,
+    /// rather than killing it with its jobs left running. SIGPIPE is ignored: a reader of its
+    /// log that goes away (`jobqd 2>&1 | grep -m1 ready`) must not kill it; jobs get every
+    /// signal's default disposition back when they are spawned.
     public func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: DaemonService(daemon: self))],
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                gracefulShutdownSignals: Self.stopSignals,
                 logger: logger))
         try await group.run()
     }
+
+    /// The signals that stop the daemon gracefully; a second one ends the drain at once.
+    static let stopSignals: [UnixSignal] = [.sigterm, .sigint, .sighup]
 
     /// Start-up, then work until graceful shutdown: the lock, the store, recovery, then the
     /// dispatcher (with the systemd watchdog beside it until the drain has ended).
@@ -54,7 +63,7 @@ public struct Daemon: Sendable {
             ])
         // Watched from the start, so that the first stop signal is counted even during start-up:
         // the service group handles that one (the graceful stop), `endDrainNow()` the next.
-        let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let stopSignals = await UnixSignalsSequence(trapping: Self.stopSignals)
         let notifier = SystemdNotifier(environment: environment)
         let lock = try await acquireLock()
         defer { withExtendedLifetime(lock) {} }

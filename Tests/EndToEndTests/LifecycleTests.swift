@@ -94,23 +94,63 @@ struct LifecycleTests {
         }
     }
 
-    @Test("A second stop signal ends the drain at once: the running job is stopped and goes back to pending")
-    func secondSignalEndsDrain() async throws {
+    /// SIGHUP too: a `jobqd` started by hand whose terminal closes must stop cleanly, not die
+    /// with its jobs left running until the next start.
+    @Test(
+        "A second stop signal ends the drain at once: the running job is stopped and goes back to pending",
+        arguments: [(SIGTERM, SIGINT), (SIGHUP, SIGHUP)])
+    func secondSignalEndsDrain(first: Int32, second: Int32) async throws {
         try await withScenario { scenario in
             let daemon = try await scenario.startDaemon(["--drain-timeout": "1h"])
             let id = try await scenario.addShell("exec sleep 600")
             try await scenario.waitUntilRunning(id)
 
-            daemon.process.send(SIGTERM)
+            daemon.process.send(first)
             try await daemon.waitForNotification("STOPPING=1")
             #expect(!daemon.hasExited)
-            daemon.process.send(SIGINT)
+            daemon.process.send(second)
             let exit = try await daemon.waitForExit()
             #expect(exit.exitStatus == 0, "\(exit.termination)")
             #expect(daemon.log.contains("asked to stop again"), "\(daemon.log)")
             let job = try await scenario.job(id)
             #expect(job.state == .pending && job.attempts == 1 && job.failures == 0, "\(Scenario.summary(job))")
             #expect(!job.claimed)
+        }
+    }
+
+    @Test("a reader of jobqd's log that goes away does not kill it (SIGPIPE), and its jobs still get SIGPIPE")
+    func logReaderGoesAway() async throws {
+        try await withScenario { scenario in
+            let jobqd = try Binaries.path(of: "jobqd")
+            // The reader takes the first byte of the log and leaves; every later line meets a
+            // closed pipe. The subshell ends at once and leaves jobqd running on its own.
+            let started = try await runProcess(
+                "/bin/sh",
+                [
+                    "-c",
+                    "('\(jobqd)' --db '\(scenario.database)' 2>&1 | head -c 1 >/dev/null) </dev/null >/dev/null 2>&1 &",
+                ],
+                environment: scenario.environment())
+            #expect(started.exitStatus == 0, "\(started)")
+            func daemon() async throws -> Int? {
+                let status = try await scenario.succeed(["status", "--json"])
+                let document = try JSONSerialization.jsonObject(with: Data(status.stdout)) as? [String: Any]
+                return (document?["daemon"] as? [String: Any])?["pid"] as? Int
+            }
+            try await scenario.waitFor("jobqd to serve the database") { try await daemon() != nil }
+            let pid = try #require(try await daemon())
+            defer { kill(pid_t(pid), SIGKILL) }
+            // A job still dies of SIGPIPE: the daemon's ignoring it is not passed on (a shell cannot
+            // undo a signal ignored when it started, so this one would sleep on).
+            let id = try await scenario.add(["true"])
+            let piped = try await scenario.addShell("kill -s PIPE $$; sleep 5")
+            #expect(try await scenario.waitUntilFinished(id).state == .succeeded)
+            let killed = try await scenario.waitUntilFinished(piped)
+            #expect(killed.signal == Int(SIGPIPE), "\(Scenario.summary(killed))")
+            // Each job logged its start and finish into the closed pipe.
+            #expect(try await daemon() == pid, "jobqd died")
+            kill(pid_t(pid), SIGTERM)
+            try await scenario.waitFor("jobqd to stop") { try await daemon() == nil }
         }
     }
 

@@ -3,6 +3,7 @@ import JobqCore
 import JobqStore
 import JobqTestSupport
 import Logging
+import Synchronization
 import Testing
 
 @testable import JobqDaemon
@@ -52,6 +53,47 @@ struct TransitionWriterTests {
             #expect(finished == .succeeded)
             let job = try #require(try await store.job(toStart.id))
             #expect(job.state == .running && job.attempts == 1)
+        }
+    }
+
+    /// A second stop signal must end the daemon even on a full disk: the writer then drops what
+    /// it cannot write instead of retrying it forever, and those jobs stay `running` in the
+    /// database for the next daemon's recovery to put back.
+    @Test("told to stop retrying, the writer drops a batch it cannot write and ends")
+    func stopRetryingDropsWhatCannotBeWritten() async throws {
+        try await withTemporaryDirectory { directory in
+            let faults = FaultInjector()
+            let store = try await JobStore(path: directory + "/jobq.db", faults: faults.seam)
+            let request = JobRequest(queue: "default", command: .argv(["true"]), workingDirectory: "/")
+            _ = try await store.enqueue([request, request])
+            let claimed = try await store.claim(queue: "default", limit: 2)
+            try #require(claimed.count == 2)
+            let (toStart, toFinish) = (claimed[0], claimed[1])
+            _ = try await store.markRunning([(toFinish.id, toFinish.attempt, .now(), nil)])
+            faults.failSteps(startingWith: "UPDATE jobs SET state = 'succeeded'", with: SQLITE_FULL)
+
+            let writer = TransitionWriter(
+                store: store, clock: ContinuousClock(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            let finishCalled = Atomic(false)
+            let start = Task.immediate {
+                await writer.start(.init(id: toStart.id, attempt: toStart.attempt, startedAt: .now()))
+            }
+            writer.finish(
+                JobResult(id: toFinish.id, attempt: toFinish.attempt, outcome: .succeeded, finishedAt: .now())
+            ) { _ in finishCalled.store(true, ordering: .relaxed) }
+            async let written: Void = writer.run()
+            // Retrying (the first wait is 50 ms, the later ones up to 5 s) until told otherwise.
+            try await waitUntil("two failed commits", timeout: .seconds(10)) { faults.injected >= 2 }
+            writer.stopRetrying()
+            #expect(await start.value == false, "a start that was not written must not run")
+            writer.close()
+            await written
+
+            let reported = finishCalled.load(ordering: .relaxed)
+            #expect(!reported, "a result that was not written is not reported as written")
+            #expect(try await store.job(toFinish.id)?.state == .running)
+            let notStarted = try #require(try await store.job(toStart.id))
+            #expect(notStarted.state == .pending && notStarted.attempts == 0)
         }
     }
 

@@ -99,11 +99,15 @@ public final class Dispatcher: Service {
     }
 
     /// Ends the drain at once, as if its timeout had passed: running jobs are stopped and go back
-    /// to pending. Starts the stop first if it has not begun. `jobqd` calls it on a second SIGTERM
+    /// to pending, and transitions that cannot be written are no longer retried. Starts the stop
+    /// first if it has not begun. `jobqd` calls it on a second SIGTERM
     /// or SIGINT, for whoever will not wait out `--drain-timeout`.
     public func endDrainNow() {
         stop()
         drainEndRequested.signal()
+        // Nor wait for a database that refuses writes (a full disk): what cannot be written now
+        // is dropped, and those jobs run again after the next start.
+        writer.stopRetrying()
     }
 
     /// Runs until `stop()` (or graceful shutdown, or cancellation) and the drain ends.

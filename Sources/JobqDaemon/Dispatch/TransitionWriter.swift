@@ -19,7 +19,9 @@ import Synchronization
 /// A transition, once submitted, is written even if the submitting task is cancelled:
 /// losing it would lose a job's result. When a commit fails (disk full, database locked
 /// past the busy timeout) nothing of the batch was written; the writer keeps it and retries
-/// it with backoff, so nothing is lost and work resumes when the fault clears.
+/// it with backoff, so nothing is lost and work resumes when the fault clears — unless
+/// `stopRetrying()` came first (a second stop signal): then the batch is dropped, and its jobs,
+/// still `running` in the database, run again after the next daemon's recovery.
 final class TransitionWriter: Sendable {
     /// A job that is about to run (or, with `process`, has just been spawned).
     struct Start: Sendable {
@@ -41,6 +43,7 @@ final class TransitionWriter: Sendable {
         /// for by `writeRecords()`.
         var due = false
         var closed = false
+        var retrying = true
     }
 
     private let store: JobStore
@@ -48,6 +51,8 @@ final class TransitionWriter: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let wake = WakeSignal()
+    /// Rung by `stopRetrying()`: ends a wait before the next retry.
+    private let retriesStopped = WakeSignal()
     private let onClaimable: @Sendable () -> Void
 
     /// - Parameter onClaimable: called after a commit whose results may have made jobs
@@ -99,6 +104,14 @@ final class TransitionWriter: Sendable {
         if waiting { wake.signal() }
     }
 
+    /// From now on a batch that cannot be written is dropped rather than retried, and a wait
+    /// before a retry ends at once: for a daemon told to stop now, which must not hang on a full
+    /// disk. What is dropped is logged.
+    func stopRetrying() {
+        state.withLock { $0.retrying = false }
+        retriesStopped.signal()
+    }
+
     /// Lets `run()` return once everything submitted so far is written.
     func close() {
         state.withLock { $0.closed = true }
@@ -144,6 +157,10 @@ final class TransitionWriter: Sendable {
                     failures = 0
                     break
                 } catch {
+                    if !state.withLock({ $0.retrying }) {
+                        drop(batch, because: error)
+                        break
+                    }
                     failures += 1
                     let delay = RetryBackoff(base: .milliseconds(50), cap: .seconds(5)).delay(afterFailure: failures)
                     logger.error(
@@ -152,10 +169,31 @@ final class TransitionWriter: Sendable {
                             "error": "\(error)", "transitions": "\(batch.count)",
                             "retry.in": "\(DurationText.format(delay))",
                         ])
-                    try? await clock.sleep(for: delay)
+                    await retriesStopped.wait(timeout: delay, on: clock)
                 }
             }
         }
+    }
+
+    /// Gives up on a batch that cannot be written: its starts do not run, and its results are
+    /// lost (their jobs stay `running` in the database until recovery puts them back).
+    private func drop(_ batch: [Transition], because error: any Error) {
+        var jobs: [JobID] = []
+        for transition in batch {
+            switch transition {
+            case .start(let start, let continuation):
+                continuation.resume(returning: false)
+                jobs.append(start.id)
+            case .finish(let result, _): jobs.append(result.id)
+            case .process, .output: break
+            }
+        }
+        logger.error(
+            "cannot write job transitions; dropping them, as asked to stop now: these jobs run again after the next start",
+            metadata: [
+                "error": "\(error)", "transitions": "\(batch.count)",
+                "job.ids": "\(jobs.prefix(20).map(String.init).joined(separator: ","))\(jobs.count > 20 ? ",…" : "")",
+            ])
     }
 
     /// Writes one batch in one transaction (`JobStore.record`: all or nothing, so a failed
