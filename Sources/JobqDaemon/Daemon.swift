@@ -103,15 +103,20 @@ public struct Daemon: Sendable {
         let dispatcher = Dispatcher(
             store: store, runner: runner, configuration: configuration, doorbell: doorbell, notifier: notifier,
             logger: logger)
-        try await withThrowingTaskGroup { group in
+        let served = FileIdentity(path: configuration.databasePath)
+        let lost = try await withThrowingTaskGroup { group in
             if let interval = notifier.watchdogInterval {
                 let watchdog = Watchdog(notifier: notifier, interval: interval, store: store)
-                group.addTask { await watchdog.run() }
+                group.addTask {
+                    await watchdog.run()
+                    return false
+                }
             }
             group.addTask {
                 var signals = stopSignals.makeAsyncIterator()
-                guard await signals.next() != nil, await signals.next() != nil else { return }
+                guard await signals.next() != nil, await signals.next() != nil else { return false }
                 dispatcher.endDrainNow()
+                return false
             }
             if subreaper {
                 group.addTask {
@@ -119,13 +124,42 @@ public struct Daemon: Sendable {
                         await stopEscapedProcesses(runner)
                         try? await Task.sleep(for: Self.escapedProcessSweepInterval)
                     }
+                    return false
                 }
+            }
+            if let served {
+                group.addTask { await watchDatabase(served, dispatcher: dispatcher) }
             }
             try await dispatcher.run()
             group.cancelAll()
+            var lost = false
+            while let ended = try await group.next() { lost = lost || ended }
+            return lost
         }
         // Every run has ended: nothing they left may outlive the daemon.
         if subreaper { await stopEscapedProcesses(runner) }
+        if lost { throw DatabaseLost(path: configuration.databasePath) }
+    }
+
+    /// How often the daemon looks whether its database is still the file the path names.
+    static let databaseCheckInterval = Duration.seconds(1)
+
+    /// Returns `true` (after stopping the dispatcher at once) when the database path no longer
+    /// names the file the daemon opened — deleted, or replaced by another — and `false` when
+    /// cancelled. Serving a deleted file would lose every job enqueued meanwhile into the new one
+    /// at that path, which a second daemon would then take (the lock file went too).
+    private func watchDatabase(_ served: FileIdentity, dispatcher: Dispatcher) async -> Bool {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.databaseCheckInterval)
+            guard !Task.isCancelled else { break }
+            guard FileIdentity(path: configuration.databasePath) != served else { continue }
+            logger.critical(
+                "the database was deleted or replaced while jobqd served it; stopping now",
+                metadata: ["db.path": "\(configuration.databasePath)"])
+            dispatcher.endDrainNow()
+            return true
+        }
+        return false
     }
 
     /// How often processes that ended runs left outside their groups are looked for.
@@ -289,4 +323,11 @@ struct Watchdog {
             try? await Task.sleep(for: interval)
         }
     }
+}
+
+/// The database `jobqd` served was deleted or replaced under it. `jobqd` exits non-zero, so that
+/// systemd (`Restart=on-failure`) starts it again on the file the path names now.
+public struct DatabaseLost: Error, CustomStringConvertible {
+    public var path: String
+    public var description: String { "the database \(path) was deleted or replaced while jobqd served it" }
 }

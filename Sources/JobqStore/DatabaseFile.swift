@@ -119,3 +119,17 @@ enum DatabaseFile {
         String(cString: strerror(errno))
     }
 }
+
+/// Which file a path names now: its device and inode. How a daemon notices that the database it
+/// serves, or its doorbell socket, was deleted or replaced under it.
+public struct FileIdentity: Equatable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+
+    /// The file `path` names (following symbolic links), or `nil` when it names none.
+    public init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        (device, inode) = (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+}

@@ -37,14 +37,17 @@ public enum Doorbell {
     /// default the database's: 0600, or 0660 in a setgid directory, so group members can ring)
     /// and reads it on a dedicated thread; many rings between two reads of `rings()` coalesce
     /// into one wake-up. Only the holder of the `DaemonLock` may create one: a stale
-    /// socket file from a dead daemon is removed first. When the socket file is removed or
-    /// replaced while it listens (a clean-up of "stale" sockets), it binds it again within
-    /// `checkInterval`, or every ring would be lost until the next start.
+    /// socket file from a dead daemon is removed first. When the socket file is removed while it
+    /// listens (a clean-up of "stale" sockets), it binds it again within `checkInterval`, or
+    /// every ring would be lost until the next start. A socket file that another listener put in
+    /// its place (a daemon on a new database of the same name, after this one's was deleted) is
+    /// left alone, then and at `close()`.
     public final class Listener: Sendable {
         /// The socket file, or `nil` for an abstract name.
         public let socketPath: String?
         private let stream: AsyncStream<Void>
-        private let wakeWriter: Mutex<Int32>
+        /// The write end of the wake-up pipe (-1 once closed) and the socket file bound now.
+        private let wakeWriter: Mutex<(descriptor: Int32, bound: FileIdentity?)>
         private let thread: DedicatedThreadExecutor
 
         /// Binds the socket and starts reading.
@@ -69,14 +72,14 @@ public enum Doorbell {
             let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             self.stream = stream
             self.socketPath = binding.socketFile
-            self.wakeWriter = Mutex(pipeEnds[1])
+            self.wakeWriter = Mutex((pipeEnds[1], file))
             self.thread = DedicatedThreadExecutor(name: "jobq-doorbell")
             let wakeReader = pipeEnds[0]
             let checkMilliseconds = Int32(clamping: max(1, checkInterval.wholeMilliseconds))
             // Weak: the thread must not keep the listener alive, or its deinit would never close it.
             thread.execute { [weak self] in
                 Listener.readLoop(
-                    socket: descriptor, file: file,
+                    socket: descriptor, socketFile: binding.socketFile, bound: file,
                     checkMilliseconds: binding.socketFile == nil ? -1 : checkMilliseconds,
                     rebind: { self?.rebindUnlessClosed(binding) }, wakeReader: wakeReader, continuation: continuation)
             }
@@ -97,27 +100,33 @@ public enum Doorbell {
         public func close() {
             // Under the lock that a rebind takes too: no socket file is made again after this.
             wakeWriter.withLock { writer in
-                guard writer >= 0 else { return }
+                guard writer.descriptor >= 0 else { return }
                 var byte: UInt8 = 0
-                _ = write(writer, &byte, 1)
-                _ = Glibc.close(writer)
-                writer = -1
-                if let socketPath { unlink(socketPath) }
+                _ = write(writer.descriptor, &byte, 1)
+                _ = Glibc.close(writer.descriptor)
+                writer.descriptor = -1
+                if let socketPath, let bound = writer.bound, FileIdentity(path: socketPath) == bound {
+                    unlink(socketPath)
+                }
             }
         }
 
         /// A new socket bound in place of one whose file was removed or replaced, unless the
         /// listener is closed (or the bind failed: the read loop tries again at its next check).
-        private func rebindUnlessClosed(_ binding: Binding) -> (descriptor: Int32, file: FileID?)? {
-            wakeWriter.withLock { writer in writer >= 0 ? try? binding.bind() : nil }
+        private func rebindUnlessClosed(_ binding: Binding) -> (descriptor: Int32, file: FileIdentity?)? {
+            wakeWriter.withLock { writer in
+                guard writer.descriptor >= 0, let fresh = try? binding.bind() else { return nil }
+                writer.bound = fresh.file
+                return fresh
+            }
         }
 
         /// Reads `socket`, bound as `file`, until the wake-up pipe says the listener closed; every
         /// `checkMilliseconds` (-1: never, for an abstract name) it looks whether the socket file
-        /// is still `file`, and if not calls `rebind`.
+        /// is still there, and if not calls `rebind`.
         private static func readLoop(
-            socket: Int32, file: FileID?, checkMilliseconds: Int32,
-            rebind: () -> (descriptor: Int32, file: FileID?)?, wakeReader: Int32,
+            socket: Int32, socketFile: String?, bound file: FileIdentity?, checkMilliseconds: Int32,
+            rebind: () -> (descriptor: Int32, file: FileIdentity?)?, wakeReader: Int32,
             continuation: AsyncStream<Void>.Continuation
         ) {
             var (socket, bound) = (socket, file)
@@ -141,7 +150,8 @@ public enum Doorbell {
                 if ready == 0 {
                     // A file that could not be identified after binding is not checked (not rebound
                     // every second).
-                    guard let file = bound, FileID(path: file.path) != file, let fresh = rebind() else { continue }
+                    guard bound != nil, let socketFile, FileIdentity(path: socketFile) == nil, let fresh = rebind()
+                    else { continue }
                     Glibc.close(socket)
                     (socket, bound) = fresh
                     descriptors[0].fd = socket
@@ -169,7 +179,7 @@ public enum Doorbell {
 
         /// A new socket bound to the address (a file there is removed first), in `mode`, and the
         /// socket file it made (`nil` for an abstract name).
-        func bind() throws(StoreError) -> (descriptor: Int32, file: FileID?) {
+        func bind() throws(StoreError) -> (descriptor: Int32, file: FileIdentity?) {
             let descriptor = socket(
                 AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: DatabaseFile.lastError()) }
@@ -184,20 +194,7 @@ public enum Doorbell {
                 if let socketFile { unlink(socketFile) }
                 throw .cannotOpen(path: path, reason: reason)
             }
-            return (descriptor, socketFile.flatMap(FileID.init(path:)))
-        }
-    }
-
-    /// Which file a path names now (device and inode).
-    private struct FileID: Equatable {
-        var path: String
-        var device: UInt64
-        var inode: UInt64
-
-        init?(path: String) {
-            var info = stat()
-            guard stat(path, &info) == 0 else { return nil }
-            (self.path, device, inode) = (path, UInt64(info.st_dev), UInt64(info.st_ino))
+            return (descriptor, socketFile.flatMap(FileIdentity.init(path:)))
         }
     }
 

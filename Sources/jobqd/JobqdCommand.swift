@@ -106,6 +106,9 @@ struct JobqdCommand: AsyncParsableCommand {
             durability: durability.durability)
         do {
             try await Daemon(configuration: configuration, environment: environment, logger: logger).run()
+        } catch let lost as DatabaseLost {
+            logger.critical("stopped: \(lost)")
+            throw ExitCode.failure
         } catch {
             logger.critical("cannot run: \(error)")
             throw ExitCode.failure

@@ -154,6 +154,29 @@ struct LifecycleTests {
         }
     }
 
+    /// Before, it served the deleted file on: every job enqueued meanwhile went into a new file
+    /// of that name, which a second jobqd then took (the lock file was gone too).
+    @Test("a database deleted under jobqd stops it (exit 1) with its jobs, so that a restart serves the new file")
+    func databaseDeletedUnderTheDaemon() async throws {
+        try await withScenario { scenario in
+            let daemon = try await scenario.startDaemon()
+            let id = try await scenario.addShell("echo $$ > pid; exec sleep 600")
+            try await scenario.waitUntilRunning(id)
+            let pid = try await scenario.waitForPID(in: "pid")
+            for suffix in ["", "-wal", "-shm"] { unlink(scenario.database + suffix) }
+            let exit = try await daemon.waitForExit()
+            #expect(exit.exitStatus == 1, "\(exit.termination)")
+            #expect(daemon.log.contains("the database was deleted or replaced while jobqd served it"), "\(daemon.log)")
+            try await scenario.waitFor("the job's process to be stopped") { !isAlive(pid) }
+
+            // A new database at the path is served by a new daemon as usual.
+            try await scenario.startDaemon()
+            let fresh = try await scenario.add(["true"])
+            let rows = try await scenario.succeed(["wait", String(fresh)])
+            #expect(rows.exitStatus == 0)
+        }
+    }
+
     @Test("SIGKILL mid-run: the restarted daemon stops the leftover group first, then reruns the job")
     func crashRecovery() async throws {
         try await withScenario { scenario in
