@@ -10,6 +10,20 @@ import Testing
 
 @Suite("group commit under faults")
 struct TransitionWriterTests {
+    /// A store with two claimed jobs, the second already marked running: one start and one
+    /// finish for a writer's batch.
+    static func oneToStartOneToFinish(
+        in directory: String, faults: FaultInjector
+    ) async throws -> (JobStore, toStart: ClaimedJob, toFinish: ClaimedJob) {
+        let store = try await JobStore(path: directory + "/jobq.db", faults: faults.seam)
+        let request = JobRequest(queue: "default", command: .argv(["true"]), workingDirectory: "/")
+        _ = try await store.enqueue([request, request])
+        let claimed = try await store.claim(queue: "default", limit: 2)
+        try #require(claimed.count == 2)
+        _ = try await store.markRunning([(claimed[1].id, claimed[1].attempt, .now(), nil)])
+        return (store, claimed[0], claimed[1])
+    }
+
     /// Regression: a batch was once written in several transactions (starts, then process
     /// records and output, then results). When a later one failed, the retry marked the batch's
     /// jobs running a second time, which the store refused (they were running already), so the
@@ -20,13 +34,7 @@ struct TransitionWriterTests {
     func retriedBatchKeepsItsStarts() async throws {
         try await withTemporaryDirectory { directory in
             let faults = FaultInjector()
-            let store = try await JobStore(path: directory + "/jobq.db", faults: faults.seam)
-            let request = JobRequest(queue: "default", command: .argv(["true"]), workingDirectory: "/")
-            _ = try await store.enqueue([request, request])
-            let claimed = try await store.claim(queue: "default", limit: 2)
-            try #require(claimed.count == 2)
-            let (toStart, toFinish) = (claimed[0], claimed[1])
-            _ = try await store.markRunning([(toFinish.id, toFinish.attempt, .now(), nil)])
+            let (store, toStart, toFinish) = try await Self.oneToStartOneToFinish(in: directory, faults: faults)
 
             let writer = TransitionWriter(
                 store: store, clock: ContinuousClock(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
@@ -63,13 +71,7 @@ struct TransitionWriterTests {
     func stopRetryingDropsWhatCannotBeWritten() async throws {
         try await withTemporaryDirectory { directory in
             let faults = FaultInjector()
-            let store = try await JobStore(path: directory + "/jobq.db", faults: faults.seam)
-            let request = JobRequest(queue: "default", command: .argv(["true"]), workingDirectory: "/")
-            _ = try await store.enqueue([request, request])
-            let claimed = try await store.claim(queue: "default", limit: 2)
-            try #require(claimed.count == 2)
-            let (toStart, toFinish) = (claimed[0], claimed[1])
-            _ = try await store.markRunning([(toFinish.id, toFinish.attempt, .now(), nil)])
+            let (store, toStart, toFinish) = try await Self.oneToStartOneToFinish(in: directory, faults: faults)
             faults.failSteps(startingWith: "UPDATE jobs SET state = 'succeeded'", with: SQLITE_FULL)
 
             let writer = TransitionWriter(
