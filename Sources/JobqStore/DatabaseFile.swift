@@ -54,7 +54,9 @@ enum DatabaseFile {
     static func refuseIfOpenToOthers(path: String) throws(StoreError) {
         for file in [path, path + "-wal", path + "-shm"] {
             var info = stat()
-            guard lstat(file, &info) == 0, info.st_mode & S_IFMT != S_IFLNK, info.st_mode & S_IRWXO != 0 else {
+            // Only regular files: a directory or link given as the database is refused, with its
+            // own reason, when it is opened.
+            guard lstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_mode & S_IRWXO != 0 else {
                 continue
             }
             let mode = String(info.st_mode & 0o7777, radix: 8)

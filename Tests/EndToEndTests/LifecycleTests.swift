@@ -471,6 +471,14 @@ struct LifecycleTests {
             #expect(refused.exitStatus == 1, "\(refused)")
             #expect(refused.stderrText.contains("(mode 0644)"), "\(refused.stderrText)")
             #expect(refused.stderrText.contains("chmod o-rwx"), "\(refused.stderrText)")
+            // A directory given as the database is refused for what it is, not for its mode.
+            let directory = scenario.path("a-directory")
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            #expect(chmod(directory, 0o755) == 0)
+            let notAFile = try await runProcess(
+                try Binaries.path(of: "jobqd"), ["--db", directory], timeout: .seconds(30))
+            #expect(notAFile.exitStatus == 1, "\(notAFile)")
+            #expect(notAFile.stderrText.contains("not a regular file"), "\(notAFile.stderrText)")
             // A group may share it (a setgid directory gives 0660): only others are refused.
             #expect(chmod(scenario.database, 0o660) == 0)
             try await scenario.startDaemon()
