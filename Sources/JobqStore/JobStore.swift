@@ -807,16 +807,17 @@ public actor JobStore {
         }
     }
 
-    /// The highest priority among the jobs of `queue` that `claim` would take now (due, delayed
-    /// ones included), or `nil` if there is none: whether a job has come that outranks those a
-    /// daemon holds in memory.
-    public func highestClaimablePriority(queue: String, now: Timestamp) throws(StoreError) -> Int? {
+    /// The job of `queue` that `claim` would take first now (due delayed ones included: the claim
+    /// makes them ready), by its priority and id, or `nil` if there is none: whether a job has
+    /// come that goes before those a daemon holds in memory — a higher priority, or the same
+    /// priority and enqueued earlier (a delayed job, a retry or a dependent that became ready late).
+    public func firstClaimable(queue: String, now: Timestamp) throws(StoreError) -> (priority: Int, id: JobID)? {
         try read {
-            let statement = try connection.prepare(Self.highestClaimablePrioritySQL)
+            let statement = try connection.prepare(Self.firstClaimableSQL)
             try statement.bind(queue, at: 1)
             try statement.bind(now.milliseconds, at: 2)
-            try statement.step()
-            return statement.optionalInt64(at: 0).map { Int($0) }
+            guard try statement.step() else { return nil }
+            return (statement.int(at: 0), statement.int64(at: 1))
         }
     }
 
@@ -838,17 +839,22 @@ public actor JobStore {
         }
     }
 
-    static let highestClaimablePrioritySQL = """
-        SELECT max(priority) FROM (
+    /// The first of `jobs_ready` in claim order, and the first of the due range of `jobs_delayed`
+    /// (usually empty), then the first of the two.
+    static let firstClaimableSQL = """
+        SELECT priority, id FROM (
             SELECT * FROM (
-                SELECT priority FROM jobs INDEXED BY jobs_ready
+                SELECT priority, id FROM jobs INDEXED BY jobs_ready
                 WHERE queue = ?1 AND state = 'pending' AND claimed = 0 AND unmet_deps = 0 AND delayed = 0
                   AND run_at <= ?2
                 ORDER BY priority DESC, id LIMIT 1)
             UNION ALL
-            SELECT max(priority) FROM jobs INDEXED BY jobs_delayed
-            WHERE queue = ?1 AND state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
-              AND run_at <= ?2)
+            SELECT * FROM (
+                SELECT priority, id FROM jobs INDEXED BY jobs_delayed
+                WHERE queue = ?1 AND state = 'pending' AND delayed = 1 AND claimed = 0 AND unmet_deps = 0
+                  AND run_at <= ?2
+                ORDER BY priority DESC, id LIMIT 1))
+        ORDER BY priority DESC, id LIMIT 1
         """
 
     static let nextDueSQL = """

@@ -600,6 +600,37 @@ import Testing
         }
     }
 
+    /// Equal priority runs in enqueue order even for a job that becomes ready late (delayed, a
+    /// retry, a dependent): it goes before later jobs of its priority held in memory, as it would
+    /// with a capacity of 1. Before, it ran behind all of them. Real time: due in 300 ms.
+    @Test func anEarlierJobOfTheSamePriorityThatComesDueGoesBeforeLaterOnesHeldInMemory() async throws {
+        let gate = Gate()
+        let order = Mutex<[JobID]>([])
+        try await DispatcherHarness.run(concurrency: 1, capacity: 10, idleTimeout: .seconds(3600)) { job in
+            order.withLock { $0.append(job.id) }
+            if job.environment["BLOCK"] != nil { await gate.wait() }
+        } _: { harness in
+            defer { gate.open() }
+            try await harness.enqueue(1, environment: ["BLOCK": "1"])
+            let delayed = try await harness.client.enqueue(
+                [
+                    JobRequest(
+                        queue: "q", command: .argv(["true"]), workingDirectory: "/",
+                        notBefore: .now().advanced(by: .milliseconds(300)))
+                ])[0].id
+            try await harness.enqueue(3)
+            try await harness.waitUntilHolding(running: 1, inMemory: 3)
+            try await waitUntil("the delayed job taken into memory", timeout: .seconds(20)) {
+                try await harness.job(delayed).claimed
+            }
+            gate.open()
+            try await harness.join()
+            let started = order.withLock { $0 }
+            #expect(started == started.sorted(), "not in enqueue order: \(started)")
+            #expect(started.count == 5)
+        }
+    }
+
     /// Runs a dispatcher (concurrency 1, capacity 10) with one job running, blocked, and
     /// `inMemory` quick ones held behind it; enqueues a priority-5 job due in `dueIn` and calls
     /// `untilDue` (which returns once it came due); then lets the jobs run and expects the urgent

@@ -72,22 +72,30 @@ import Testing
         #expect(try await store.nextDueTime(queue: "default") == nil)
     }
 
-    @Test func highestClaimablePriorityCountsWhatAClaimWouldTakeNow() async throws {
+    @Test func firstClaimableIsWhatAClaimWouldTakeFirstNow() async throws {
         let store = try await makeStore()
-        #expect(try await store.highestClaimablePriority(queue: "default", now: t0) == nil)
+        #expect(try await store.firstClaimable(queue: "default", now: t0) == nil)
         let running = try await store.enqueue([request(priority: 1)], now: t0)[0]
-        #expect(try await store.highestClaimablePriority(queue: "default", now: t0) == 1)
+        #expect(try await store.firstClaimable(queue: "default", now: t0).map { [$0.priority, Int($0.id)] } == [1, 1])
         _ = try await store.claim(queue: "default", limit: 1, now: t0)
         // Claimed jobs, jobs of other queues, blocked and not yet due ones do not count.
-        #expect(try await store.highestClaimablePriority(queue: "default", now: t0) == nil)
-        _ = try await store.enqueue(
+        #expect(try await store.firstClaimable(queue: "default", now: t0) == nil)
+        let jobs = try await store.enqueue(
             [
                 request(queue: "other", priority: 9), request(priority: 8, after: [running.id]),
-                request(priority: 7, notBefore: t0 + 1000), request(priority: 2),
+                request(priority: 2, notBefore: t0 + 1000), request(priority: 2), request(priority: 2),
             ], now: t0)
-        #expect(try await store.highestClaimablePriority(queue: "default", now: t0) == 2)
-        // A delayed job counts once due, before any claim moves it to the ready ones.
-        #expect(try await store.highestClaimablePriority(queue: "default", now: t0 + 1000) == 7)
+        func first(at now: Timestamp) async throws -> JobID? {
+            try await store.firstClaimable(queue: "default", now: now)?.id
+        }
+        #expect(try await first(at: t0) == jobs[3].id)
+        // A delayed job counts once due, before any claim moves it to the ready ones, and goes
+        // before later jobs of its priority.
+        #expect(try await first(at: t0 + 1000) == jobs[2].id)
+        // A dependent that became ready goes first by its priority.
+        _ = try await store.markRunning([(running.id, 1, t0, nil)])
+        _ = try await store.finish([JobResult(id: running.id, attempt: 1, outcome: .succeeded, finishedAt: t0)])
+        #expect(try await first(at: t0 + 1000) == jobs[1].id)
     }
 
     @Test func releaseMakesClaimedJobsClaimableAgain() async throws {

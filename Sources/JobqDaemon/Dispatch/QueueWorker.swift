@@ -158,9 +158,10 @@ final class QueueWorker: Sendable {
         await predecessorHeldNothing?.wait()
         defer { holdingChanged { $0.claiming = false } }
         var failures = 0
-        // The priority of the last job put into the buffer, the lowest there: each claim comes in
-        // priority order, and a claim never follows lower-priority jobs (see `isOutranked`).
-        var lowestBuffered: Int?
+        // The last job put into the buffer, the last there in claim order (priority, then id): each
+        // claim comes in that order, and a claim never follows jobs that go after it (see
+        // `isOutranked`).
+        var lastBuffered: (priority: Int, id: JobID)?
         // While jobs wait in memory: when the next delayed job comes due, which may outrank them.
         var delayedDue: Timestamp?
         while true {
@@ -175,14 +176,15 @@ final class QueueWorker: Sendable {
                 await producerWake.wait()
                 continue
             }
-            if let lowest = lowestBuffered, storeChanged.exchange(false, ordering: .sequentiallyConsistent) {
-                if await isOutranked(lowest) {
-                    // A higher-priority job came (or came due) after these were taken into memory:
-                    // they go back, and the next claim takes them again behind it.
+            if let last = lastBuffered, storeChanged.exchange(false, ordering: .sequentiallyConsistent) {
+                if await isOutranked(last) {
+                    // A job that goes before these came (or came due, or was unblocked) after they
+                    // were taken into memory: they go back, and the next claim takes them again
+                    // behind it.
                     logger.debug(
                         "a job outranks those in memory; releasing them", metadata: ["jobs": "\(buffer.count)"])
                     await releaseBuffered()
-                    lowestBuffered = nil
+                    lastBuffered = nil
                     delayedDue = nil
                     continue
                 }
@@ -227,7 +229,7 @@ final class QueueWorker: Sendable {
             var handedOver = 0
             while handedOver < claimed.count, (try? buffer.tryPut(claimed[handedOver])) != nil {
                 if handedOver == 0 { poolWake.signal() }
-                lowestBuffered = claimed[handedOver].priority
+                lastBuffered = (claimed[handedOver].priority, claimed[handedOver].id)
                 handedOver += 1
             }
             if handedOver < claimed.count {
@@ -251,14 +253,15 @@ final class QueueWorker: Sendable {
         }
     }
 
-    /// Whether a job that could be claimed now has a higher priority than `lowest`, the lowest
-    /// in the buffer. False when the buffer is empty (nothing to overtake) or the store cannot
-    /// say (the claim that follows will report the fault).
-    private func isOutranked(_ lowest: Int) async -> Bool {
-        guard buffer.count > 0,
-            let highest = try? await store.highestClaimablePriority(queue: name, now: clock.timestamp())
+    /// Whether a job that could be claimed now goes before `last`, the last job put into the
+    /// buffer (the last there in claim order): a higher priority, or the same and a lower id —
+    /// so that order does not depend on how many jobs the daemon holds. False when the buffer is
+    /// empty (nothing to overtake) or the store cannot say (the claim that follows will report
+    /// the fault).
+    private func isOutranked(_ last: (priority: Int, id: JobID)) async -> Bool {
+        guard buffer.count > 0, let first = try? await store.firstClaimable(queue: name, now: clock.timestamp())
         else { return false }
-        return highest > lowest
+        return first.priority > last.priority || (first.priority == last.priority && first.id < last.id)
     }
 
     /// Ends this worker if its queue is idle: nothing in memory, no consumer, not paused (the
