@@ -178,6 +178,28 @@ struct ManageTests {
         }
     }
 
+    @Test("retry refuses, changing nothing, a job whose other dependency stays cancelled")
+    func retryBlockedByAnotherDependency() async throws {
+        try await withCLI { (cli: CLI) async throws in
+            let x = try await cli.add(["true"])
+            let y = try await cli.add(["true"])
+            let z = try await cli.add(["--after", String(x), "--after", String(y), "true"])
+            try await cli.succeed(["cancel", String(x), String(y)])
+            // Named: the lowest id among the dependencies that stay cancelled.
+            for (arguments, blocker) in [(["retry", "--dependents", String(x)], y), (["retry", String(z)], x)] {
+                let refused = try await cli.run(arguments)
+                #expect(refused.exitStatus == 1, "\(arguments): \(refused)")
+                #expect(
+                    refused.stderrText
+                        == "jobq: job \(z) depends on job \(blocker), which was cancelled; retry that one too (nothing was retried)\n",
+                    "\(arguments)")
+                for id in [x, y, z] { #expect(try await cli.show(id)["state"] as? String == "cancelled") }
+            }
+            let both = try await cli.succeed(["retry", "--dependents", String(x), String(y)])
+            #expect(both.stdoutText == "\(x) pending\n\(y) pending\n\(z) pending\n")
+        }
+    }
+
     @Test("logs prints the stored output; --follow streams until the job ends")
     func logs() async throws {
         try await withCLI { (cli: CLI) async throws in

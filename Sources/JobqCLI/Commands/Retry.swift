@@ -8,8 +8,9 @@ struct Retry: ParsableCommand {
         commandName: "retry",
         abstract: "Put failed or cancelled jobs back to pending.",
         discussion: """
-            All or nothing: if a job does not exist or is not failed or cancelled, nothing is \
-            retried and the exit status is 1. A retried job is due at once (its --delay or --at \
+            All or nothing: if a job does not exist, is not failed or cancelled, or depends on a \
+            job that failed or was cancelled and is not retried with it, nothing is retried and \
+            the exit status is 1. A retried job is due at once (its --delay or --at \
             is not applied again). The jobs that were cancelled because it failed stay cancelled \
             unless --dependents takes them along, down the whole pipeline.
 
@@ -46,6 +47,20 @@ struct Retry: ParsableCommand {
                 }
             }
             let all = dependents ? ids + (try store.cascadeCancelledDependents(of: ids)) : ids
+            // All or nothing here too: a job whose dependency stays failed or cancelled would be
+            // cancelled again at once, after its companions were retried (and had run again).
+            let retried = Set(all)
+            for id in all {
+                let dependencies = try store.job(id)?.dependencies ?? []
+                let states = try store.states(of: dependencies.filter { !retried.contains($0) })
+                if let (dependency, state) = states.filter({ $0.value == .failed || $0.value == .cancelled })
+                    .min(by: { $0.key < $1.key })
+                {
+                    throw CLIError.failed(
+                        "job \(id) depends on job \(dependency), which \(state == .failed ? "failed" : "was cancelled"); "
+                            + "retry that one too (nothing was retried)")
+                }
+            }
             return (all, try store.retry(all, now: .now()))
         }
         guard let (ids, after) = retried else { throw database.jobNotFound(ids[0]) }
