@@ -602,11 +602,13 @@ import Testing
 
     /// Equal priority runs in enqueue order even for a job that becomes ready late (delayed, a
     /// retry, a dependent): it goes before later jobs of its priority held in memory, as it would
-    /// with a capacity of 1. Before, it ran behind all of them. Real time: due in 300 ms.
+    /// with a capacity of 1. Before, it ran behind all of them.
     @Test func anEarlierJobOfTheSamePriorityThatComesDueGoesBeforeLaterOnesHeldInMemory() async throws {
+        let clock = ManualClock()
         let gate = Gate()
         let order = Mutex<[JobID]>([])
-        try await DispatcherHarness.run(concurrency: 1, capacity: 10, idleTimeout: .seconds(3600)) { job in
+        try await DispatcherHarness.run(concurrency: 1, capacity: 10, idleTimeout: .seconds(3600), clock: clock) {
+            job in
             order.withLock { $0.append(job.id) }
             if job.environment["BLOCK"] != nil { await gate.wait() }
         } _: { harness in
@@ -616,10 +618,12 @@ import Testing
                 [
                     JobRequest(
                         queue: "q", command: .argv(["true"]), workingDirectory: "/",
-                        notBefore: .now().advanced(by: .milliseconds(300)))
-                ])[0].id
+                        notBefore: clock.timestamp().advanced(by: .seconds(60)))
+                ], now: clock.timestamp())[0].id
             try await harness.enqueue(3)
             try await harness.waitUntilHolding(running: 1, inMemory: 3)
+            try await clock.advanceToShortlyBefore(.seconds(60), of: "the wait for the delayed job")
+            clock.advance(by: .seconds(21))
             try await waitUntil("the delayed job taken into memory", timeout: .seconds(20)) {
                 try await harness.job(delayed).claimed
             }
