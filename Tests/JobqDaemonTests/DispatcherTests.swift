@@ -605,42 +605,23 @@ import Testing
     /// with a capacity of 1. Before, it ran behind all of them.
     @Test func anEarlierJobOfTheSamePriorityThatComesDueGoesBeforeLaterOnesHeldInMemory() async throws {
         let clock = ManualClock()
-        let gate = Gate()
-        let order = Mutex<[JobID]>([])
-        try await DispatcherHarness.run(concurrency: 1, capacity: 10, idleTimeout: .seconds(3600), clock: clock) {
-            job in
-            order.withLock { $0.append(job.id) }
-            if job.environment["BLOCK"] != nil { await gate.wait() }
-        } _: { harness in
-            defer { gate.open() }
-            try await harness.enqueue(1, environment: ["BLOCK": "1"])
-            let delayed = try await harness.client.enqueue(
-                [
-                    JobRequest(
-                        queue: "q", command: .argv(["true"]), workingDirectory: "/",
-                        notBefore: clock.timestamp().advanced(by: .seconds(60)))
-                ], now: clock.timestamp())[0].id
-            try await harness.enqueue(3)
-            try await harness.waitUntilHolding(running: 1, inMemory: 3)
+        try await withAnUrgentJobDueBehind(inMemory: 3, dueIn: .seconds(60), priority: 0, clock: clock) {
+            harness, due in
             try await clock.advanceToShortlyBefore(.seconds(60), of: "the wait for the delayed job")
             clock.advance(by: .seconds(21))
             try await waitUntil("the delayed job taken into memory", timeout: .seconds(20)) {
-                try await harness.job(delayed).claimed
+                try await harness.job(due).claimed
             }
-            gate.open()
-            try await harness.join()
-            let started = order.withLock { $0 }
-            #expect(started == started.sorted(), "not in enqueue order: \(started)")
-            #expect(started.count == 5)
         }
     }
 
     /// Runs a dispatcher (concurrency 1, capacity 10) with one job running, blocked, and
-    /// `inMemory` quick ones held behind it; enqueues a priority-5 job due in `dueIn` and calls
-    /// `untilDue` (which returns once it came due); then lets the jobs run and expects the urgent
-    /// one to start right after the blocked one.
+    /// `inMemory` quick ones held behind it, and a job of `priority` due in `dueIn`: enqueued
+    /// after them when it outranks them, before them (right after the blocked one) when its
+    /// priority is theirs (0). Calls `untilDue` (which returns once it came due); then lets the
+    /// jobs run and expects that one to start right after the blocked one.
     private func withAnUrgentJobDueBehind(
-        inMemory: Int, dueIn: Duration, clock: any DispatcherClock = ContinuousClock(),
+        inMemory: Int, dueIn: Duration, priority: Int = 5, clock: any DispatcherClock = ContinuousClock(),
         _ untilDue: (DispatcherHarness, _ urgent: JobID) async throws -> Void
     ) async throws {
         let gate = Gate()
@@ -651,19 +632,26 @@ import Testing
             if job.environment["BLOCK"] != nil { await gate.wait() }
         } _: { harness in
             defer { gate.open() }
-            try await enqueueBlockingThenQuick(harness, blocking: 1, quick: inMemory)
+            func enqueueDue() async throws -> JobID {
+                try await harness.client.enqueue(
+                    [
+                        JobRequest(
+                            queue: "q", command: .argv(["true"]), workingDirectory: "/", priority: priority,
+                            notBefore: clock.timestamp().advanced(by: dueIn))
+                    ], now: clock.timestamp())[0].id
+            }
+            try await harness.enqueue(1, environment: ["BLOCK": "1"])
+            let earlier = priority == 0 ? try await enqueueDue() : nil
+            try await harness.enqueue(inMemory)
             try await harness.waitUntilHolding(running: 1, inMemory: inMemory)
-            let urgent = try await harness.client.enqueue(
-                [
-                    JobRequest(
-                        queue: "q", command: .argv(["true"]), workingDirectory: "/", priority: 5,
-                        notBefore: clock.timestamp().advanced(by: dueIn))
-                ], now: clock.timestamp())[0].id
+            let urgent: JobID
+            if let earlier { urgent = earlier } else { urgent = try await enqueueDue() }
             try await untilDue(harness, urgent)
             gate.open()
             try await harness.join()
             let started = order.withLock { $0 }
             #expect(started.firstIndex(of: urgent) == 1, "\(started)")
+            #expect(started.count == inMemory + 2)
         }
     }
 
