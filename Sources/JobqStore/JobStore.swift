@@ -337,20 +337,29 @@ public actor JobStore {
 
     /// Puts failed and cancelled jobs back to `pending`, due now, with a fresh retry budget
     /// (`failures` = 0; `attempts` keeps counting starts). Jobs in other states are left alone.
-    /// A retried job whose dependency is still failed or cancelled (and not retried in the same
-    /// call) is cancelled again, with an error naming it; retry the dependency too.
+    /// All or nothing.
     /// - Returns: each job's state after the call.
-    /// - Throws: `StoreError.jobNotFound` for an unknown id (and nothing is changed).
+    /// - Throws: `StoreError.jobNotFound` for an unknown id; `.retryBlocked` for a job whose
+    ///   dependency failed or was cancelled and is not retried in the same call (it could only be
+    ///   cancelled again). Nothing is changed then.
     public func retry(_ ids: [JobID], now: Timestamp = .now()) throws(StoreError) -> [JobID: JobState] {
         let result = try write {
             var result: [JobID: JobState] = [:]
             var retried: [JobID] = []
             for id in ids {
                 guard let state = try state(of: id) else { throw StoreError.jobNotFound(id) }
-                guard state == .failed || state == .cancelled else {
-                    result[id] = state
-                    continue
+                if state == .failed || state == .cancelled { retried.append(id) } else { result[id] = state }
+            }
+            let retrying = Set(retried)
+            for id in retried {
+                for dependency in try dependencyStates(of: id)
+                where (dependency.state == .failed || dependency.state == .cancelled)
+                    && !retrying.contains(dependency.id)
+                {
+                    throw StoreError.retryBlocked(id, dependency: dependency.id, dependencyState: dependency.state)
                 }
+            }
+            for id in retried {
                 let statement = try connection.prepare(
                     """
                     UPDATE jobs SET state = 'pending', run_at = ?2, delayed = 0, failures = 0, exit_code = NULL, signal = NULL,
@@ -362,31 +371,16 @@ public actor JobStore {
                 try statement.bind(id, at: 1)
                 try statement.bind(now.milliseconds, at: 2)
                 try statement.run()
-                retried.append(id)
             }
+            // Every dependency is now succeeded (met) or pending or running (retried with it, or
+            // unfinished all along).
             for id in retried {
-                // A cascade from an earlier job in this loop may have cancelled this one again.
-                guard try state(of: id) == .pending else { continue }
-                var unmet = 0
-                var blocker: (id: JobID, state: JobState)?
-                for dependency in try dependencyStates(of: id) {
-                    switch dependency.state {
-                    case .succeeded: break
-                    case .failed, .cancelled: blocker = blocker ?? dependency
-                    case .pending, .running: unmet += 1
-                    }
-                }
-                if let blocker {
-                    try cancelPending(id, reason: Self.dependencyError(blocker.id, blocker.state), now: now)
-                } else {
-                    let statement = try connection.prepare("UPDATE jobs SET unmet_deps = ?2 WHERE id = ?1")
-                    try statement.bind(id, at: 1)
-                    try statement.bind(unmet, at: 2)
-                    try statement.run()
-                }
-            }
-            for id in retried {
-                result[id] = try state(of: id)
+                let unmet = try dependencyStates(of: id).count { $0.state != .succeeded }
+                let statement = try connection.prepare("UPDATE jobs SET unmet_deps = ?2 WHERE id = ?1")
+                try statement.bind(id, at: 1)
+                try statement.bind(unmet, at: 2)
+                try statement.run()
+                result[id] = .pending
             }
             return result
         }

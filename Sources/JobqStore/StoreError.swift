@@ -1,4 +1,5 @@
 import CSQLite
+import JobqCore
 import JobqSQLite
 
 /// Why a store operation failed, as one line that names the database file (or the job).
@@ -23,6 +24,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case jobNotFound(JobID)
     /// An enqueued job names a dependency that does not exist; nothing was enqueued.
     case dependencyNotFound(JobID)
+    /// A job to retry depends on one that failed or was cancelled and is not retried with it: it
+    /// could only be cancelled again. Nothing was retried.
+    case retryBlocked(JobID, dependency: JobID, dependencyState: JobState)
     /// A request is malformed (empty command, relative directory, negative retries, …).
     case invalidRequest(String)
     /// A stored job cannot be decoded (someone edited the row by hand).
@@ -53,6 +57,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             "job \(id) not found"
         case .dependencyNotFound(let id):
             "dependency job \(id) not found; nothing was enqueued"
+        case .retryBlocked(let id, let dependency, let state):
+            "job \(id) depends on job \(dependency), which \(state == .failed ? "failed" : "was cancelled"); "
+                + "retry that one too (nothing was retried)"
         case .invalidRequest(let reason):
             "invalid request: \(reason)"
         case .undecodableJob(let id, let reason):

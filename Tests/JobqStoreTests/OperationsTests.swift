@@ -161,9 +161,12 @@ import Testing
         let store = try await makeStore()
         let (parent, child) = try await failedParentWithCancelledChild(store)
 
-        // Alone, the child is cancelled again: its dependency is still failed.
-        #expect(try await store.retry([child.id], now: t0 + 2) == [child.id: .cancelled])
-        #expect(try await store.job(child.id)?.error == "dependency \(parent.id) failed")
+        // Alone, the child is refused, and nothing changes: its dependency is still failed.
+        await #expect(throws: StoreError.retryBlocked(child.id, dependency: parent.id, dependencyState: .failed)) {
+            try await store.retry([child.id], now: t0 + 2)
+        }
+        let refused = try #require(try await store.job(child.id))
+        #expect(refused.state == .cancelled && refused.error == "dependency \(parent.id) failed")
 
         // Together, the child waits for the parent.
         #expect(

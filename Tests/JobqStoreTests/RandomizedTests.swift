@@ -91,7 +91,16 @@ import Testing
                 guard !ids.isEmpty else { break }
                 let chosen = (0..<Int.random(in: 1...3, using: &random)).map { _ in ids.randomElement(using: &random)! }
                 let before = try await store.states(of: chosen)
-                let result = try await store.retry(chosen, now: now)
+                let result: [JobID: JobState]
+                do {
+                    result = try await store.retry(chosen, now: now)
+                } catch {
+                    guard case .retryBlocked = error else { throw error }
+                    // All or nothing: refused, so nothing changed.
+                    let after = try await store.states(of: chosen)
+                    #expect(after == before, context)
+                    break
+                }
                 // A retried job lost any claim it had: the daemon's copy can no longer be started.
                 for (id, state) in result where state == .pending && before[id]?.isTerminal == true {
                     claimedNotStarted[id] = nil

@@ -47,30 +47,9 @@ struct Retry: ParsableCommand {
                 }
             }
             let all = dependents ? ids + (try store.cascadeCancelledDependents(of: ids)) : ids
-            // All or nothing here too: a job whose dependency stays failed or cancelled would be
-            // cancelled again at once, after its companions were retried (and had run again).
-            let retried = Set(all)
-            for id in all {
-                let dependencies = try store.job(id)?.dependencies ?? []
-                let states = try store.states(of: dependencies.filter { !retried.contains($0) })
-                if let (dependency, state) = states.filter({ $0.value == .failed || $0.value == .cancelled })
-                    .min(by: { $0.key < $1.key })
-                {
-                    throw CLIError.failed(
-                        "job \(id) depends on job \(dependency), which \(state == .failed ? "failed" : "was cancelled"); "
-                            + "retry that one too (nothing was retried)")
-                }
-            }
             return (all, try store.retry(all, now: .now()))
         }
         guard let (ids, after) = retried else { throw database.jobNotFound(ids[0]) }
         OutputStream.standardOutput.write(ids.map { "\($0) \(after[$0]?.rawValue ?? "pending")\n" }.joined())
-        // A job whose dependency is still failed or cancelled is cancelled again at once.
-        let blocked = ids.filter { after[$0] == .cancelled }
-        guard blocked.isEmpty else {
-            throw CLIError.failed(
-                blocked.map { "job \($0)" }.joined(separator: ", ")
-                    + " cancelled again: a dependency failed or was cancelled (retry it too; see jobq show)")
-        }
     }
 }
