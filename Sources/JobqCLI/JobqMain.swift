@@ -23,23 +23,36 @@ public enum JobqMain {
     /// Runs `jobq` with `arguments` (without the program name) and returns the exit status.
     public static func run(arguments: [String]) -> Int32 {
         // `jobq --db PATH <command> ...` is accepted as well as `jobq <command> --db PATH ...`;
-        // given twice, the last one counts, as for any option.
+        // given twice, the last one counts, as for any option. So is `jobq queue --db PATH set …`:
+        // `show` is `queue`'s default subcommand, and would take `set` for the name of a queue.
         var arguments = arguments
-        var leadingDatabase: String?
-        while true {
-            if arguments.first == "--db", arguments.count >= 2 {
-                leadingDatabase = arguments[1]
-                arguments.removeFirst(2)
-            } else if let first = arguments.first, first.hasPrefix("--db=") {
-                leadingDatabase = String(first.dropFirst("--db=".count))
-                arguments.removeFirst()
-            } else {
-                break
-            }
+        var leadingDatabase = takeDatabaseOptions(from: &arguments, at: 0)
+        if arguments.first == QueueCommand.configuration.commandName,
+            let beforeSubcommand = takeDatabaseOptions(from: &arguments, at: 1)
+        {
+            leadingDatabase = beforeSubcommand
         }
         return GlobalOptions.$leadingDatabase.withValue(leadingDatabase) {
             execute(arguments)
         }
+    }
+
+    /// Removes the `--db PATH` and `--db=PATH` options that start at `index`, and returns the
+    /// last one's path (`nil` when there is none).
+    static func takeDatabaseOptions(from arguments: inout [String], at index: Int) -> String? {
+        var database: String?
+        while index < arguments.count {
+            if arguments[index] == "--db", index + 1 < arguments.count {
+                database = arguments[index + 1]
+                arguments.removeSubrange(index...(index + 1))
+            } else if arguments[index].hasPrefix("--db=") {
+                database = String(arguments[index].dropFirst("--db=".count))
+                arguments.remove(at: index)
+            } else {
+                break
+            }
+        }
+        return database
     }
 
     private static func execute(_ arguments: [String]) -> Int32 {
@@ -92,7 +105,7 @@ public enum JobqMain {
             return try JobqCommand.parseAsRoot(JobIDsArgument.packingRuns(in: arguments))
         }
         try checkHelpTopics(arguments)
-        return try JobqCommand.parseAsRoot(databaseAfterSubcommand(arguments))
+        return try JobqCommand.parseAsRoot(arguments)
     }
 
     /// `jobq help WORD…` must name commands: the library shows the root's help, with status 0,
@@ -109,26 +122,6 @@ public enum JobqMain {
             }
             command = subcommand
         }
-    }
-
-    /// `jobq queue --db PATH set Q …` as `jobq queue set --db PATH Q …`. `show` is `queue`'s
-    /// default subcommand, so the library would otherwise take `set` (or `show`) for the name of
-    /// a queue to show, and answer for a queue that does not exist with exit status 0.
-    static func databaseAfterSubcommand(_ arguments: [String]) -> [String] {
-        guard arguments.first == QueueCommand.configuration.commandName else { return arguments }
-        let subcommands = Set(QueueCommand.configuration.subcommands.compactMap { $0.configuration.commandName })
-        var index = 1
-        while index < arguments.count {
-            if arguments[index] == "--db", index + 1 < arguments.count {
-                index += 2
-            } else if arguments[index].hasPrefix("--db=") {
-                index += 1
-            } else {
-                break
-            }
-        }
-        guard index > 1, index < arguments.count, subcommands.contains(arguments[index]) else { return arguments }
-        return [arguments[0], arguments[index]] + arguments[1..<index] + arguments[(index + 1)...]
     }
 
     /// The commands whose job ids are packed (`JobIDsArgument.packingRuns`) before parsing.
