@@ -139,7 +139,10 @@ struct LifecycleTests {
             }
             try await scenario.waitFor("jobqd to serve the database") { try await daemon() != nil }
             let pid = try #require(try await daemon())
-            defer { kill(pid_t(pid), SIGKILL) }
+            // Killed on the way out only while it is known to run: once it has stopped, its pid may
+            // be another process's.
+            var stopped = false
+            defer { if !stopped { kill(pid_t(pid), SIGKILL) } }
             // A job still dies of SIGPIPE: the daemon's ignoring it is not passed on (a shell cannot
             // undo a signal ignored when it started, so this one would sleep on).
             let id = try await scenario.add(["true"])
@@ -151,6 +154,7 @@ struct LifecycleTests {
             #expect(try await daemon() == pid, "jobqd died")
             kill(pid_t(pid), SIGTERM)
             try await scenario.waitFor("jobqd to stop") { try await daemon() == nil }
+            stopped = true
         }
     }
 
